@@ -1,0 +1,11 @@
+export { GpuContext, OPTIONAL_FEATURES } from './device.js';
+export type { AdapterDescription, GpuOptions, OptionalFeature } from './device.js';
+export { BufferPool, STORAGE, sizeClass } from './buffers.js';
+export type { PoolStats } from './buffers.js';
+export { PipelineCache, pipelineKey } from './pipelines.js';
+export type { KernelSource, PipelineSpec } from './pipelines.js';
+export { Step } from './step.js';
+export type { Binding, Dispatch } from './step.js';
+export { numel, shapeStr } from './tensor.js';
+export type { DType, GpuTensor } from './tensor.js';
+export * from './errors.js';

@@ -1,0 +1,145 @@
+// One step = one command encoder. Kernels record dispatches, copies and readbacks into a Step; submit()
+// packs every dispatch's uniforms into one buffer, encodes everything in a single compute pass sequence,
+// submits once, and only then are readbacks mapped. This keeps the CPU-GPU round trips to one per step.
+import type { GpuContext } from './device.js';
+import { KernelShapeError } from './errors.js';
+import type { PipelineSpec } from './pipelines.js';
+
+export type Binding = GPUBuffer | { buffer: GPUBuffer; offset?: number; size?: number };
+
+export interface Dispatch {
+  readonly pipeline: PipelineSpec;
+  /** Kernel name and shapes: labels the bind group so device errors name the culprit. */
+  readonly label: string;
+  /** Bound at @binding(0) when present; storage buffers then follow from @binding(1). */
+  readonly uniforms?: ArrayBufferView;
+  readonly buffers: readonly Binding[];
+  readonly workgroups: readonly [number, number?, number?];
+}
+
+type Op =
+  | { kind: 'dispatch'; d: Dispatch; uniformOffset: number }
+  | { kind: 'copy'; src: GPUBuffer; srcOffset: number; dst: GPUBuffer; dstOffset: number; size: number }
+  | { kind: 'read'; src: GPUBuffer; offset: number; size: number; staging: GPUBuffer; resolve: (b: ArrayBuffer) => void; reject: (e: unknown) => void };
+
+export class Step {
+  private readonly ops: Op[] = [];
+  private uniformBytes = 0;
+  private submitted = false;
+  private readonly temps: GPUBuffer[] = [];
+
+  constructor(private readonly ctx: GpuContext, readonly label = 'step') {}
+
+  get dispatchCount(): number {
+    return this.ops.filter((o) => o.kind === 'dispatch').length;
+  }
+
+  dispatch(d: Dispatch): void {
+    const max = this.ctx.limits.maxComputeWorkgroupsPerDimension;
+    const [x, y = 1, z = 1] = d.workgroups;
+    if (![x, y, z].every((v) => Number.isInteger(v) && v >= 0 && v <= max)) {
+      throw new KernelShapeError(d.label, `workgroup grid ${x}x${y}x${z} is outside 0..${max} per dimension`);
+    }
+    if (x * y * z === 0) return;
+    let uniformOffset = -1;
+    if (d.uniforms) {
+      const align = this.ctx.limits.minUniformBufferOffsetAlignment;
+      uniformOffset = Math.ceil(this.uniformBytes / align) * align;
+      this.uniformBytes = uniformOffset + Math.max(16, Math.ceil(d.uniforms.byteLength / 16) * 16);
+    }
+    this.ops.push({ kind: 'dispatch', d, uniformOffset });
+  }
+
+  copy(src: GPUBuffer, dst: GPUBuffer, size: number, srcOffset = 0, dstOffset = 0): void {
+    this.ops.push({ kind: 'copy', src, srcOffset, dst, dstOffset, size });
+  }
+
+  /** A scratch buffer that returns to the pool once this step is submitted. */
+  temp(bytes: number, label = 'temp'): GPUBuffer {
+    const b = this.ctx.buffers.acquire(bytes, undefined, label);
+    this.temps.push(b);
+    return b;
+  }
+
+  /** Bytes [offset, offset+size) of `src` as they are after this step has run. */
+  read(src: GPUBuffer, size: number, offset = 0): Promise<ArrayBuffer> {
+    const staging = this.ctx.buffers.acquireReadback(Math.ceil(size / 4) * 4);
+    return new Promise((resolve, reject) => this.ops.push({ kind: 'read', src, offset, size, staging, resolve, reject }));
+  }
+
+  async submit(): Promise<void> {
+    if (this.submitted) throw new Error(`${this.label} was already submitted`);
+    this.submitted = true;
+    const { device } = this.ctx;
+    const reads = this.ops.filter((o): o is Extract<Op, { kind: 'read' }> => o.kind === 'read');
+    let uniformBuf: GPUBuffer | undefined;
+    try {
+      await this.ctx.guard(this.label, () => {
+        if (this.uniformBytes > 0) {
+          uniformBuf = this.ctx.buffers.acquireUniform(this.uniformBytes);
+          const staging = new Uint8Array(this.uniformBytes);
+          for (const op of this.ops) {
+            if (op.kind !== 'dispatch' || !op.d.uniforms) continue;
+            const u = op.d.uniforms;
+            staging.set(new Uint8Array(u.buffer, u.byteOffset, u.byteLength), op.uniformOffset);
+          }
+          device.queue.writeBuffer(uniformBuf, 0, staging);
+        }
+        const encoder = device.createCommandEncoder({ label: this.label });
+        let pass: GPUComputePassEncoder | undefined;
+        for (const op of this.ops) {
+          if (op.kind === 'dispatch') {
+            pass ??= encoder.beginComputePass({ label: this.label });
+            this.encodeDispatch(pass, op.d, op.uniformOffset, uniformBuf);
+            continue;
+          }
+          pass?.end();
+          pass = undefined;
+          if (op.kind === 'copy') encoder.copyBufferToBuffer(op.src, op.srcOffset, op.dst, op.dstOffset, op.size);
+          else encoder.copyBufferToBuffer(op.src, op.offset, op.staging, 0, Math.ceil(op.size / 4) * 4);
+        }
+        pass?.end();
+        device.queue.submit([encoder.finish()]);
+      });
+    } catch (e) {
+      for (const r of reads) {
+        r.reject(e);
+        this.ctx.buffers.release(r.staging);
+      }
+      throw e;
+    } finally {
+      if (uniformBuf) this.ctx.buffers.release(uniformBuf);
+      for (const t of this.temps) this.ctx.buffers.release(t);
+    }
+    await Promise.all(
+      reads.map(async (r) => {
+        try {
+          await r.staging.mapAsync(0x1 /* GPUMapMode.READ */, 0, Math.ceil(r.size / 4) * 4);
+          r.resolve(r.staging.getMappedRange(0, Math.ceil(r.size / 4) * 4).slice(0, r.size));
+          r.staging.unmap();
+        } catch (e) {
+          r.reject(e);
+        } finally {
+          this.ctx.buffers.release(r.staging);
+        }
+      }),
+    );
+  }
+
+  private encodeDispatch(pass: GPUComputePassEncoder, d: Dispatch, uniformOffset: number, uniformBuf?: GPUBuffer): void {
+    const pipeline = this.ctx.pipelines.get(d.pipeline);
+    const entries: GPUBindGroupEntry[] = [];
+    if (d.uniforms) {
+      entries.push({ binding: 0, resource: { buffer: uniformBuf!, offset: uniformOffset, size: Math.max(16, Math.ceil(d.uniforms.byteLength / 16) * 16) } });
+    }
+    d.buffers.forEach((b, i) => {
+      const resource = 'buffer' in b ? b : { buffer: b };
+      entries.push({ binding: i + 1, resource });
+    });
+    const bindGroup = this.ctx.device.createBindGroup({ label: d.label, layout: pipeline.getBindGroupLayout(0), entries });
+    pass.setPipeline(pipeline);
+    pass.setBindGroup(0, bindGroup);
+    const [x, y = 1, z = 1] = d.workgroups;
+    pass.dispatchWorkgroups(x, y, z);
+  }
+}

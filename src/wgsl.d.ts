@@ -1,0 +1,4 @@
+declare module '*.wgsl?raw' {
+  const code: string;
+  export default code;
+}
