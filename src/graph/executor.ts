@@ -1,0 +1,253 @@
+// Runs a Graph on the GPU. Per run: bind feeds, walk the nodes in order, evaluate shape arithmetic on the CPU,
+// record every other node's kernels into ONE step (one command encoder), release each buffer to the pool right
+// after its last reader is recorded (liveness-based reuse: later dispatches run after earlier ones in queue order),
+// submit once, and read back only the requested outputs.
+import { Step, type GpuContext, type PipelineSpec } from '../gpu/index.js';
+import { fromDeviceWords, uploadHost } from './convert.js';
+import { FeedError, GraphError, ShapeError, nodeLabel } from './errors.js';
+import type { Graph, Node, Value } from './ir.js';
+import { implFor, type DeviceTensor, type TensorMeta } from './ops/op.js';
+import { deviceType, isFloat, size, type HostTensor } from './tensor.js';
+
+/** A feed: host data, or a tensor already on the GPU (an output kept from an earlier run). */
+export type Feed = HostTensor | DeviceTensor;
+
+export function isDeviceTensor(f: Feed): f is DeviceTensor {
+  return 'buffer' in f;
+}
+
+export interface RunOptions {
+  /** Outputs to leave on the GPU instead of reading back; the caller releases them with `release()`. */
+  keepOnGpu?: Iterable<string>;
+}
+
+export type RunResult = Map<string, Feed>;
+
+/** Integer tensors up to this many elements are computed on the CPU when all their inputs are there. */
+const HOST_MAX_ELEMENTS = 1024;
+
+export class Executor {
+  private readonly weights = new Map<Value, DeviceTensor>();
+  private readonly lastUse = new Map<Value, number>();
+  private busy: Promise<unknown> = Promise.resolve();
+
+  constructor(readonly ctx: GpuContext, readonly graph: Graph) {
+    graph.nodes.forEach((node, i) => {
+      implFor(node);
+      for (const v of node.inputs) if (v) this.lastUse.set(v, i);
+    });
+    for (const v of graph.outputs) this.lastUse.set(v, Infinity);
+  }
+
+  /** Uploads the large constants (weights) with byte progress. Pipelines are compiled by the first run. */
+  async load(onProgress?: (loadedBytes: number, totalBytes: number) => void): Promise<void> {
+    const big = [...this.graph.values.values()].filter((v) => v.constant && size(v.constant.dims) > HOST_MAX_ELEMENTS && v.consumers.length);
+    const total = big.reduce((s, v) => s + size(v.constant!.dims) * 4, 0);
+    let done = 0;
+    for (const v of big) {
+      this.weight(v);
+      done += size(v.constant!.dims) * 4;
+      onProgress?.(done, total);
+    }
+  }
+
+  private weight(v: Value): DeviceTensor {
+    let t = this.weights.get(v);
+    if (!t) {
+      t = uploadHost(this.ctx, v.constant!, `initializer "${v.name}"`);
+      this.weights.set(v, t);
+    }
+    return t;
+  }
+
+  /** Runs are queued: a second call waits for the first, so steps never interleave. */
+  run(feeds: Record<string, Feed>, options: RunOptions = {}): Promise<RunResult> {
+    const next = this.busy.then(() => this.runNow(feeds, options));
+    this.busy = next.catch(() => undefined);
+    return next;
+  }
+
+  release(t: DeviceTensor): void {
+    this.ctx.buffers.release(t.buffer);
+  }
+
+  /** Returns every uploaded weight to the pool; the executor must not run afterwards. */
+  dispose(): void {
+    for (const t of this.weights.values()) this.ctx.buffers.release(t.buffer);
+    this.weights.clear();
+  }
+
+  private async runNow(feeds: Record<string, Feed>, options: RunOptions): Promise<RunResult> {
+    const { ctx, graph } = this;
+    const keep = new Set(options.keepOnGpu ?? []);
+    const metas = new Map<Value, TensorMeta>();
+    const host = new Map<Value, HostTensor>();
+    const dev = new Map<Value, DeviceTensor>();
+    this.bindFeeds(feeds, metas, host, dev);
+    for (const v of graph.values.values()) {
+      if (!v.constant) continue;
+      metas.set(v, { type: v.constant.type, dims: v.constant.dims });
+      host.set(v, v.constant);
+    }
+    // Pass 1: shapes, CPU evaluation of shape arithmetic, and the pipelines the GPU nodes need.
+    const onGpu = graph.nodes.map((node) => this.planNode(node, metas, host));
+    const specs: PipelineSpec[] = [];
+    graph.nodes.forEach((node, i) => {
+      if (!onGpu[i]) return;
+      const ins = node.inputs.map((v) => (v ? metas.get(v) : undefined));
+      specs.push(...implFor(node).pipelines(node, ins, node.outputs.map((v) => metas.get(v)!)));
+    });
+    await ctx.pipelines.prepare(specs);
+
+    // Pass 2: record. Buffers this run allocates carry the number of live values viewing them (aliases share one).
+    const refs = new Map<GPUBuffer, number>();
+    const step = new Step(ctx, 'graph run');
+    // Views of weights and of feeds already on the GPU are not counted: this run must never release those.
+    const own = (v: Value, t: DeviceTensor, isNew: boolean): void => {
+      dev.set(v, t);
+      if (isNew || refs.has(t.buffer)) refs.set(t.buffer, (refs.get(t.buffer) ?? 0) + 1);
+    };
+    const drop = (v: Value): void => {
+      const t = dev.get(v);
+      if (!t || !refs.has(t.buffer)) return;
+      const n = refs.get(t.buffer)! - 1;
+      if (n > 0) refs.set(t.buffer, n);
+      else {
+        refs.delete(t.buffer);
+        ctx.buffers.release(t.buffer);
+      }
+    };
+    try {
+      graph.nodes.forEach((node, index) => {
+        if (onGpu[index]) this.recordNode(node, metas, host, dev, own, step);
+        for (const v of node.inputs) if (v && this.lastUse.get(v) === index) drop(v);
+      });
+
+      const reads: { name: string; meta: TensorMeta; bytes: Promise<ArrayBuffer> }[] = [];
+      const result: RunResult = new Map();
+      for (const v of graph.outputs) {
+        const meta = metas.get(v)!;
+        const h = host.get(v);
+        if (h && !keep.has(v.name)) {
+          result.set(v.name, h);
+          continue;
+        }
+        const t = dev.get(v) ?? this.toDevice(v, h!, own);
+        if (keep.has(v.name)) {
+          result.set(v.name, t);
+          refs.delete(t.buffer);
+        } else reads.push({ name: v.name, meta, bytes: step.read(t.buffer, Math.max(4, size(meta.dims) * 4)) });
+      }
+      await step.submit();
+      for (const r of reads) result.set(r.name, fromDeviceWords(await r.bytes, r.meta.type, r.meta.dims));
+      return result;
+    } finally {
+      for (const b of refs.keys()) ctx.buffers.release(b);
+    }
+  }
+
+  private bindFeeds(feeds: Record<string, Feed>, metas: Map<Value, TensorMeta>, host: Map<Value, HostTensor>, dev: Map<Value, DeviceTensor>): void {
+    const symbols = new Map<string, number>();
+    for (const name of Object.keys(feeds)) {
+      if (!this.graph.inputs.some((v) => v.name === name)) {
+        throw new FeedError(`unknown input "${name}"; the model's inputs are: ${this.graph.inputs.map((v) => v.name).join(', ')}`);
+      }
+    }
+    for (const v of this.graph.inputs) {
+      const f = feeds[v.name];
+      if (!f) throw new FeedError(`input "${v.name}" is missing`);
+      const dims = isDeviceTensor(f) ? f.shape : f.dims;
+      if (v.type && f.type !== v.type) throw new FeedError(`input "${v.name}" must be ${v.type}, got ${f.type}`);
+      if (v.shape) {
+        if (v.shape.length !== dims.length) throw new FeedError(`input "${v.name}" must have rank ${v.shape.length} ([${v.shape}]), got [${dims}]`);
+        v.shape.forEach((d, i) => {
+          const got = dims[i]!;
+          if (typeof d === 'number') {
+            if (d !== got) throw new FeedError(`input "${v.name}" dim ${i} must be ${d}, got ${got} (shape [${dims}])`);
+          } else if (symbols.has(d) && symbols.get(d) !== got) {
+            throw new FeedError(`input "${v.name}" dim ${i} ("${d}") is ${got} but another input bound "${d}" to ${symbols.get(d)}`);
+          } else symbols.set(d, got);
+        });
+      }
+      if (!isDeviceTensor(f) && f.data.length !== size(dims)) {
+        throw new FeedError(`input "${v.name}" has ${f.data.length} elements but shape [${dims}] needs ${size(dims)}`);
+      }
+      metas.set(v, { type: f.type, dims });
+      if (isDeviceTensor(f)) dev.set(v, f);
+      else host.set(v, f);
+    }
+  }
+
+  private toDevice(v: Value, h: HostTensor, own: (v: Value, t: DeviceTensor, isNew: boolean) => void): DeviceTensor {
+    if (v.constant) return this.weight(v);
+    const t = uploadHost(this.ctx, h, `value "${v.name}"`);
+    own(v, t, true);
+    return t;
+  }
+
+  /** Infers the node's output shapes; evaluates it on the CPU when it is shape arithmetic. Returns whether it runs on the GPU. */
+  private planNode(node: Node, metas: Map<Value, TensorMeta>, host: Map<Value, HostTensor>): boolean {
+    const impl = implFor(node);
+    const inMetas = node.inputs.map((v) => (v ? metas.get(v) : undefined));
+    node.inputs.forEach((v, i) => {
+      if (v && !inMetas[i]) throw new ShapeError(node, `input ${i} ("${v.name}") is not produced before this node`);
+    });
+    const inHost = node.inputs.map((v) => (v ? host.get(v) : undefined));
+    for (const i of impl.hostInputs ?? []) {
+      if (node.inputs[i] && !inHost[i]) {
+        throw new ShapeError(node, `input ${i} ("${node.inputs[i]!.name}") must be computable on the CPU (it sets a shape), but it is computed on the GPU`);
+      }
+    }
+    let outMetas: TensorMeta[];
+    try {
+      outMetas = impl.infer(node, inMetas, inHost);
+    } catch (e) {
+      if (e instanceof GraphError) throw e;
+      throw new ShapeError(node, (e as Error).message);
+    }
+    node.outputs.forEach((v, i) => metas.set(v, outMetas[i]!));
+
+    const allHost = node.inputs.every((v, i) => !v || inHost[i] || impl.metaOnly);
+    const smallInts = outMetas.every((m) => !isFloat(m.type) && size(m.dims) <= HOST_MAX_ELEMENTS);
+    if (!(impl.host && allHost && smallInts)) return true;
+    const outs = impl.host(node, inHost, inMetas);
+    node.outputs.forEach((v, i) => host.set(v, outs[i]!));
+    return false;
+  }
+
+  private recordNode(
+    node: Node,
+    metas: Map<Value, TensorMeta>,
+    host: Map<Value, HostTensor>,
+    dev: Map<Value, DeviceTensor>,
+    own: (v: Value, t: DeviceTensor, isNew: boolean) => void,
+    step: Step,
+  ): void {
+    const impl = implFor(node);
+    const inHost = node.inputs.map((v) => (v ? host.get(v) : undefined));
+    const outMetas = node.outputs.map((v) => metas.get(v)!);
+    const inputs = node.inputs.map((v, i) => {
+      if (!v) return undefined;
+      return dev.get(v) ?? this.toDevice(v, inHost[i]!, own);
+    });
+    if (impl.aliases) {
+      node.outputs.forEach((v, i) => {
+        const src = inputs[impl.aliases![i]!]!;
+        own(v, { buffer: src.buffer, shape: outMetas[i]!.dims, dtype: deviceType(outMetas[i]!.type), type: outMetas[i]!.type }, false);
+      });
+      return;
+    }
+    const outputs = node.outputs.map((v, i) => {
+      const m = outMetas[i]!;
+      const t: DeviceTensor = {
+        buffer: this.ctx.buffers.acquire(Math.max(4, size(m.dims) * 4), undefined, `${nodeLabel(node)} output ${i}`),
+        shape: m.dims,
+        dtype: deviceType(m.type),
+        type: m.type,
+      };
+      own(v, t, true);
+      return t;
+    });
+    impl.record!({ ctx: this.ctx, step }, node, inputs, outputs, inHost);
+  }
+}

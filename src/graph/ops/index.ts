@@ -1,0 +1,6 @@
+// Registers every operator implementation (importing a family's file registers its ops).
+import './elementwise.js';
+import './reduce.js';
+import './shape.js';
+import './movement.js';
+import './conv.js';

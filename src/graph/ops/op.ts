@@ -1,0 +1,55 @@
+// What an operator implementation provides to the executor. One OpImpl per ONNX op type (and per fused op).
+// Shapes are inferred per run from concrete input shapes; small integer tensors that only feed shape arithmetic
+// (Shape -> Gather -> Concat -> Reshape ...) are evaluated on the CPU, so no readback is ever needed mid-step.
+import type { GpuContext, GpuTensor, PipelineSpec, Step } from '../../gpu/index.js';
+import { UnsupportedOpError } from '../errors.js';
+import type { Node } from '../ir.js';
+import type { ElemType, HostTensor } from '../tensor.js';
+
+export interface TensorMeta {
+  readonly type: ElemType;
+  readonly dims: readonly number[];
+}
+
+/** A tensor on the GPU with its ONNX element type (its storage type is deviceType(type)). */
+export interface DeviceTensor extends GpuTensor {
+  readonly type: ElemType;
+}
+
+export interface RunEnv {
+  readonly ctx: GpuContext;
+  readonly step: Step;
+}
+
+export interface OpImpl {
+  /** Output types and shapes. `host[i]` holds input i's data when it is known on the CPU. */
+  infer(node: Node, inputs: readonly (TensorMeta | undefined)[], host: readonly (HostTensor | undefined)[]): TensorMeta[];
+  /**
+   * CPU evaluation, used when every input is on the host: constant folding and shape arithmetic.
+   * `metas` gives every input's type and dims (for ops that read only shapes).
+   */
+  host?(node: Node, inputs: readonly (HostTensor | undefined)[], metas: readonly (TensorMeta | undefined)[]): HostTensor[];
+  /** host() reads only its inputs' shapes (Shape, Size): it runs on the CPU even when the input lives on the GPU. */
+  readonly metaOnly?: boolean;
+  /** Inputs that must be known on the host (Reshape's shape, Slice's starts, ...). */
+  readonly hostInputs?: readonly number[];
+  /** Output i is a view of input aliases[i] with another shape (Reshape, Squeeze, ...): no kernel runs. */
+  readonly aliases?: readonly number[];
+  /** Pipelines the node needs for these input/output types; compiled (asynchronously) before the first run records it. */
+  pipelines(node: Node, inputs: readonly (TensorMeta | undefined)[], outputs: readonly TensorMeta[]): PipelineSpec[];
+  /** Records the node's kernels; absent for alias ops. */
+  record?(env: RunEnv, node: Node, inputs: readonly (DeviceTensor | undefined)[], outputs: readonly DeviceTensor[], host: readonly (HostTensor | undefined)[]): void;
+}
+
+/** The op registry: key is `domain:op` with '' for ONNX's default domain. */
+export const OPS = new Map<string, OpImpl>();
+
+export function registerOp(op: string, impl: OpImpl, domain = ''): void {
+  OPS.set(`${domain}:${op}`, impl);
+}
+
+export function implFor(node: Node): OpImpl {
+  const impl = OPS.get(`${node.domain === 'ai.onnx' ? '' : node.domain}:${node.op}`);
+  if (!impl) throw new UnsupportedOpError(node);
+  return impl;
+}

@@ -1,0 +1,129 @@
+// Shape ops: Shape, Reshape, Squeeze, Unsqueeze, Flatten, Identity (views: no kernel runs), and the ops whose
+// result is known on the host: Constant, ConstantOfShape, Range (uploaded when a GPU consumer needs them).
+import { attr, type Node } from '../ir.js';
+import { size, type HostTensor } from '../tensor.js';
+import { hostEmpty, normAxis, numbers, rawElements, recordHostUpload, requireHost } from './host-data.js';
+import { fromNumbers } from './hostnum.js';
+import { registerOp, type OpImpl, type TensorMeta } from './op.js';
+
+/** An op whose output is input 0 with other dims, computed by `dims` from the input dims and host inputs. */
+function viewOp(dims: (node: Node, input: readonly number[], host: readonly (HostTensor | undefined)[]) => number[], hostInputs: number[] = []): OpImpl {
+  return {
+    hostInputs,
+    aliases: [0],
+    infer: (node, inputs, host) => [{ type: inputs[0]!.type, dims: dims(node, inputs[0]!.dims, host) }],
+    host: (node, inputs) => {
+      const x = inputs[0]!;
+      return [{ type: x.type, dims: dims(node, x.dims, inputs), data: x.data }];
+    },
+    pipelines: () => [],
+  };
+}
+
+/** An op whose only output is computed on the host from input metadata and host inputs. */
+function hostOp(evaluate: (node: Node, metas: readonly (TensorMeta | undefined)[], host: readonly (HostTensor | undefined)[]) => HostTensor, hostInputs: number[] = [], metaOnly = false): OpImpl {
+  return {
+    hostInputs,
+    metaOnly,
+    infer: (node, metas, host) => {
+      const t = evaluate(node, metas, host);
+      return [{ type: t.type, dims: t.dims }];
+    },
+    host: (node, inputs, metas) => [evaluate(node, metas, inputs)],
+    pipelines: () => [],
+    // Reached when the result must live on the GPU (float results are not kept on the host).
+    record: (env, node, inputs, outputs, host) => recordHostUpload(env, evaluate(node, inputs.map((t) => t && { type: t.type, dims: t.shape }), host), outputs[0]!),
+  };
+}
+
+function shapeOf(node: Node, dims: readonly number[]): number[] {
+  const r = dims.length;
+  const clampAxis = (a: number) => Math.max(0, Math.min(r, a < 0 ? a + r : a));
+  return dims.slice(clampAxis(attr(node, 'start', 0)), clampAxis(attr(node, 'end', r)));
+}
+
+function reshapeDims(node: Node, input: readonly number[], host: readonly (HostTensor | undefined)[]): number[] {
+  const allowZero = attr(node, 'allowzero', 0) !== 0;
+  const dims = numbers(requireHost(node, host, 1)).map((d, i) => (d === 0 && !allowZero ? input[i]! : d));
+  const infer = dims.indexOf(-1);
+  if (infer >= 0) {
+    const known = size(dims.filter((_, i) => i !== infer));
+    dims[infer] = known === 0 ? 0 : size(input) / known;
+  }
+  if (size(dims) !== size(input) || dims.some((d) => !Number.isInteger(d) || d < 0)) {
+    throw new Error(`Reshape ${node.name}: cannot reshape [${input}] to [${numbers(host[1]!)}]`);
+  }
+  return dims;
+}
+
+/** Squeeze/Unsqueeze axes: the attribute before opset 13, input 1 from then on. */
+function axesOf(node: Node, host: readonly (HostTensor | undefined)[]): number[] | undefined {
+  const a = attr<number[]>(node, 'axes');
+  if (a) return a;
+  return node.inputs[1] ? numbers(requireHost(node, host, 1)) : undefined;
+}
+
+function squeezeDims(node: Node, input: readonly number[], host: readonly (HostTensor | undefined)[]): number[] {
+  const axes = axesOf(node, host)?.map((a) => normAxis(node, a, input.length));
+  if (axes?.some((a) => input[a] !== 1)) throw new Error(`Squeeze ${node.name}: axes [${axes}] of [${input}] are not all 1`);
+  return input.filter((d, i) => (axes ? !axes.includes(i) : d !== 1));
+}
+
+function unsqueezeDims(node: Node, input: readonly number[], host: readonly (HostTensor | undefined)[]): number[] {
+  const rank = input.length + (axesOf(node, host)?.length ?? 0);
+  const axes = new Set(axesOf(node, host)?.map((a) => normAxis(node, a, rank)));
+  const rest = [...input];
+  return Array.from({ length: rank }, (_, i) => (axes.has(i) ? 1 : rest.shift()!));
+}
+
+function flattenDims(node: Node, input: readonly number[]): number[] {
+  const r = input.length;
+  let axis = attr(node, 'axis', 1);
+  if (axis < -r || axis > r) throw new Error(`Flatten ${node.name}: axis ${axis} is outside rank ${r}`);
+  if (axis < 0) axis += r;
+  return [size(input.slice(0, axis)), size(input.slice(axis))];
+}
+
+function constantValue(node: Node): HostTensor {
+  const t = attr<HostTensor>(node, 'value');
+  if (t) return t;
+  const f = attr<number>(node, 'value_float');
+  if (f !== undefined) return fromNumbers('float32', [], [f]);
+  const fs = attr<number[]>(node, 'value_floats');
+  if (fs) return fromNumbers('float32', [fs.length], fs);
+  const i = attr<number>(node, 'value_int');
+  if (i !== undefined) return fromNumbers('int64', [], [i]);
+  const is = attr<number[]>(node, 'value_ints');
+  if (is) return fromNumbers('int64', [is.length], is);
+  throw new Error(`Constant ${node.name}: only tensor, float(s) and int(s) values are supported`);
+}
+
+function constantOfShape(node: Node, host: readonly (HostTensor | undefined)[]): HostTensor {
+  const dims = numbers(requireHost(node, host, 0));
+  const value = attr<HostTensor>(node, 'value') ?? fromNumbers('float32', [1], [0]);
+  const out = hostEmpty(value.type, dims);
+  const v = rawElements(value)[0];
+  const data = rawElements(out);
+  for (let i = 0; i < data.length; i++) data[i] = v;
+  return out;
+}
+
+function range(node: Node, host: readonly (HostTensor | undefined)[]): HostTensor {
+  const [start, limit, delta] = [0, 1, 2].map((i) => numbers(requireHost(node, host, i))[0]!) as [number, number, number];
+  if (delta === 0) throw new Error(`Range ${node.name}: delta is 0`);
+  const n = Math.max(Math.ceil((limit - start) / delta), 0);
+  return fromNumbers(host[0]!.type, [n], Array.from({ length: n }, (_, i) => start + i * delta));
+}
+
+registerOp('Identity', viewOp((_, d) => [...d]));
+registerOp('Reshape', viewOp(reshapeDims, [1]));
+registerOp('Squeeze', viewOp(squeezeDims, [1]));
+registerOp('Unsqueeze', viewOp(unsqueezeDims, [1]));
+registerOp('Flatten', viewOp(flattenDims));
+registerOp('Shape', hostOp((node, metas) => {
+  const dims = shapeOf(node, metas[0]!.dims);
+  return fromNumbers('int64', [dims.length], dims);
+}, [], true));
+registerOp('Constant', hostOp(constantValue));
+registerOp('ConstantOfShape', hostOp((node, _, host) => constantOfShape(node, host), [0]));
+registerOp('Range', hostOp((node, _, host) => range(node, host), [0, 1, 2]));

@@ -1,0 +1,30 @@
+// Constant folding at load: every node whose inputs are all constants and that can run on the CPU is evaluated
+// once and replaced by its result (shape arithmetic on static dims, weight transposes, Constant nodes).
+import { implFor } from '../ops/op.js';
+import { ShapeError } from '../errors.js';
+import type { Graph } from '../ir.js';
+
+export function foldConstants(graph: Graph): number {
+  let folded = 0;
+  for (const node of [...graph.nodes]) {
+    const impl = implFor(node);
+    if (!impl.host || !node.inputs.every((v) => !v || v.constant)) continue;
+    const inputs = node.inputs.map((v) => v?.constant);
+    const metas = inputs.map((c) => (c ? { type: c.type, dims: c.dims } : undefined));
+    let outs;
+    try {
+      impl.infer(node, metas, inputs);
+      outs = impl.host(node, inputs, metas);
+    } catch (e) {
+      throw new ShapeError(node, `constant folding failed: ${(e as Error).message}`);
+    }
+    node.outputs.forEach((v, i) => {
+      v.constant = outs[i];
+      v.type = outs[i]!.type;
+      v.shape = [...outs[i]!.dims];
+    });
+    graph.removeNode(node);
+    folded++;
+  }
+  return folded;
+}

@@ -1,0 +1,48 @@
+// Gather along one axis (ONNX Gather) of 32-bit words: one pipeline serves every storage type.
+import code from '../../shaders/op_gather.wgsl?raw';
+import { numel, shapeStr, type GpuContext, type GpuTensor, type PipelineSpec, type Step } from '../gpu/index.js';
+import { Uniforms, check, checkTensor, grid1d } from './common.js';
+import { kernelSource } from './shader.js';
+
+const kernel = kernelSource('op_gather', code);
+
+export function gatherPipeline(): PipelineSpec {
+  return { kernel };
+}
+
+export function gatherOutputShape(data: readonly number[], indices: readonly number[], axis: number): number[] {
+  return [...data.slice(0, axis), ...indices, ...data.slice(axis + 1)];
+}
+
+/** out = data gathered at `indices` (i32, negative counts from the end) along `axis` (already non-negative). */
+export function recordGather(ctx: GpuContext, step: Step, data: GpuTensor, indices: GpuTensor, out: GpuTensor, axis: number): void {
+  const label = `op_gather ${shapeStr(data.shape)} indices ${shapeStr(indices.shape)} axis ${axis}`;
+  check(Number.isInteger(axis) && axis >= 0 && axis < data.shape.length, label, () => `axis ${axis} is outside the data's rank ${data.shape.length}`);
+  checkTensor(label, 'data', data, data.shape, data.dtype);
+  checkTensor(label, 'indices', indices, indices.shape, 'i32');
+  checkTensor(label, 'out', out, gatherOutputShape(data.shape, indices.shape, axis), data.dtype);
+  const n = numel(out.shape);
+  const axisDim = data.shape[axis]!;
+  check(n === 0 || axisDim > 0, label, () => 'gathers from an empty axis');
+  step.dispatch({
+    pipeline: gatherPipeline(),
+    label,
+    uniforms: new Uniforms().u32(n, numel(data.shape.slice(axis + 1)), numel(indices.shape), axisDim).data,
+    buffers: [data.buffer, indices.buffer, out.buffer],
+    workgroups: grid1d(ctx, Math.ceil(n / 256)),
+  });
+}
+
+/** The same gather on the CPU for any indexable data (also the op's host evaluation); indices must be in range. */
+export function gatherReference<T>(data: ArrayLike<T>, dataShape: readonly number[], indices: ArrayLike<number>, axis: number, out: { [i: number]: T }): void {
+  const inner = numel(dataShape.slice(axis + 1));
+  const axisDim = dataShape[axis]!;
+  const outer = numel(dataShape.slice(0, axis));
+  for (let o = 0; o < outer; o++) {
+    for (let j = 0; j < indices.length; j++) {
+      const raw = indices[j]!;
+      const k = raw < 0 ? raw + axisDim : raw;
+      for (let t = 0; t < inner; t++) out[(o * indices.length + j) * inner + t] = data[(o * axisDim + k) * inner + t]!;
+    }
+  }
+}

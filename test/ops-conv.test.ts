@@ -1,0 +1,105 @@
+import { describe, expect, it } from 'vitest';
+import '../src/graph/ops/conv.js';
+import { KernelShapeError, Step, numel } from '../src/gpu/index.js';
+import type { AttrValue } from '../src/graph/ir.js';
+import { fromNumbers } from '../src/graph/ops/hostnum.js';
+import { OPS } from '../src/graph/ops/op.js';
+import { empty, readF32, release, upload } from '../src/kernels/common.js';
+import { conv2dOutputShape, conv2dPipeline, conv2dReference, recordConv2d, type Conv2dOptions } from '../src/kernels/op_conv2d.js';
+import { caseNames, checkCase, runNode } from './ops-arith-cases.js';
+import { loadOnnxCase } from './ops-movement-cases.js';
+import { expectClose, gpu, randn } from './helpers/gpu.js';
+
+const CASES = caseNames(/^test_conv_/);
+
+describe('Conv: ONNX conformance cases', () => {
+  it('finds the cases', () => expect(CASES.length).toBe(4));
+  for (const name of CASES) {
+    it(name, async () => checkCase(await gpu(), loadOnnxCase(name)));
+  }
+});
+
+// Tolerance: 1e-4 absolute + 1e-4 relative (f32 sums of up to 192 products in a different order).
+describe('op_conv2d kernel', () => {
+  const configs: [string, number[], number[], boolean, Conv2dOptions][] = [
+    ['padded, strided, tail channels and columns', [2, 3, 9, 11], [5, 3, 3, 3], true, { strides: [2, 1], pads: [1, 0, 2, 1], dilations: [1, 1] }],
+    ['dilated, unpadded, no bias', [1, 2, 10, 13], [4, 2, 3, 2], false, { strides: [1, 2], pads: [0, 0, 0, 0], dilations: [2, 3] }],
+    ['1x1 kernel, 7 channels', [1, 7, 5, 6], [9, 7, 1, 1], true, { strides: [1, 1], pads: [0, 0, 0, 0], dilations: [1, 1] }],
+    ['patch embedding (kernel = stride = 8, 64x64 RGB, width 128)', [1, 3, 64, 64], [128, 3, 8, 8], false, { strides: [8, 8], pads: [0, 0, 0, 0], dilations: [1, 1] }],
+  ];
+  for (const [what, xs, ws, hasBias, o] of configs) {
+    it(`${what} matches the reference`, async () => {
+      const ctx = await gpu();
+      await ctx.pipelines.prepare([conv2dPipeline({ bias: hasBias, padded: o.pads.some((p) => p > 0) })]);
+      const xd = randn(numel(xs), 1);
+      const wd = randn(numel(ws), 2, 0.3);
+      const bd = hasBias ? randn(ws[0]!, 3) : undefined;
+      const x = upload(ctx, xd, xs);
+      const w = upload(ctx, wd, ws);
+      const b = bd && upload(ctx, bd, [ws[0]!]);
+      const y = empty(ctx, conv2dOutputShape(xs, ws, o));
+      const step = new Step(ctx);
+      recordConv2d(ctx, step, x, w, b, y, o);
+      await step.submit();
+      expectClose(await readF32(ctx, y), conv2dReference(xd, xs, wd, ws, bd, o), 1e-4, 1e-4, what);
+      release(ctx, x, w, y, ...(b ? [b] : []));
+    });
+  }
+
+  it('times the patch embedding', async () => {
+    const ctx = await gpu();
+    const o: Conv2dOptions = { strides: [8, 8], pads: [0, 0, 0, 0], dilations: [1, 1] };
+    await ctx.pipelines.prepare([conv2dPipeline({ bias: false, padded: false })]);
+    const x = upload(ctx, randn(3 * 64 * 64, 4), [1, 3, 64, 64]);
+    const w = upload(ctx, randn(128 * 192, 5), [128, 3, 8, 8]);
+    const y = empty(ctx, [1, 128, 8, 8]);
+    const times: number[] = [];
+    for (let r = 0; r < 5; r++) {
+      const step = new Step(ctx);
+      recordConv2d(ctx, step, x, w, undefined, y, o);
+      const t0 = performance.now();
+      await step.submit();
+      await readF32(ctx, y);
+      times.push(performance.now() - t0);
+    }
+    times.sort((a, b) => a - b);
+    console.log(`op_conv2d patch embedding [1,3,64,64] * [128,3,8,8]: median ${times[2]!.toFixed(2)} ms (incl. readback), ${((2 * 64 * 192 * 128) / times[2]! / 1e6).toFixed(2)} GFLOP/s`);
+    release(ctx, x, w, y);
+  });
+
+  it('rejects mismatched channels and output shapes with KernelShapeError', async () => {
+    const ctx = await gpu();
+    const o: Conv2dOptions = { strides: [1, 1], pads: [0, 0, 0, 0], dilations: [1, 1] };
+    const x = upload(ctx, new Float32Array(2 * 16), [1, 2, 4, 4]);
+    const w = upload(ctx, new Float32Array(3 * 9), [1, 3, 3, 3]);
+    expect(() => recordConv2d(ctx, new Step(ctx), x, w, undefined, empty(ctx, [1, 1, 2, 2]), o)).toThrow(KernelShapeError);
+    expect(() => recordConv2d(ctx, new Step(ctx), x, w, undefined, empty(ctx, [1, 1, 2, 2]), o)).toThrow(/op_conv2d x \[1,2,4,4\] w \[1,3,3,3\].*w has 3 input channels but x has 2/);
+    const w2 = upload(ctx, new Float32Array(2 * 9), [1, 2, 3, 3]);
+    expect(() => recordConv2d(ctx, new Step(ctx), x, w2, undefined, empty(ctx, [1, 1, 3, 3]), o)).toThrow(/y has shape \[1,1,3,3\] but \[1,1,2,2\] was expected/);
+    release(ctx, x, w, w2);
+  });
+});
+
+describe('Conv op', () => {
+  it('SAME_LOWER and SAME_UPPER put the odd pad at the start and the end', async () => {
+    const ctx = await gpu();
+    const xs = [1, 2, 6, 7];
+    const ws = [3, 2, 4, 3];
+    const x = fromNumbers('float32', xs, randn(numel(xs), 8));
+    const w = fromNumbers('float32', ws, randn(numel(ws), 9));
+    for (const [mode, pads] of [['SAME_LOWER', [2, 1, 1, 1]], ['SAME_UPPER', [1, 1, 2, 1]]] as const) {
+      const [y] = await runNode(ctx, 'Conv', new Map<string, AttrValue>([['auto_pad', mode], ['strides', [1, 2]]]), [x, w]);
+      const o: Conv2dOptions = { strides: [1, 2], pads, dilations: [1, 1] };
+      expect(y!.dims).toEqual([1, 3, 6, 4]);
+      expectClose(y!.data as Float32Array, conv2dReference(x.data as Float32Array, xs, w.data as Float32Array, ws, undefined, o), 1e-4, 1e-4, mode);
+    }
+  });
+
+  it('rejects groups other than 1 and non-2D convolutions with a clear error', () => {
+    const node = { name: 'c', op: 'Conv', domain: '', inputs: [], outputs: [], attrs: new Map<string, AttrValue>([['group', 2]]) };
+    const conv = OPS.get(':Conv')!;
+    expect(() => conv.infer(node, [{ type: 'float32', dims: [1, 4, 5, 5] }, { type: 'float32', dims: [2, 2, 3, 3] }], [])).toThrow(/group 2 is not supported, only group 1/);
+    node.attrs.delete('group');
+    expect(() => conv.infer(node, [{ type: 'float32', dims: [1, 4, 5] }, { type: 'float32', dims: [2, 4, 3] }], [])).toThrow(/only 2D convolution/);
+  });
+});
