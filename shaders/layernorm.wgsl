@@ -1,0 +1,39 @@
+// LayerNorm over the last dim: y = (x - mean) / sqrt(var + eps) * weight (+ bias when HAS_BIAS; otherwise the
+// bias binding is a dummy). Biased variance, as torch. One workgroup per row; the sums are taken around the
+// row's first element (shifted data) so one reduction gives a variance that survives a large mean.
+//!include reduce
+
+override HAS_BIAS: bool = true;
+
+struct Params { rows: u32, d: u32, eps: f32 }
+
+@group(0) @binding(0) var<uniform> params: Params;
+@group(0) @binding(1) var<storage, read> x: array<f32>;
+@group(0) @binding(2) var<storage, read> weight: array<f32>;
+@group(0) @binding(3) var<storage, read> bias: array<f32>;
+@group(0) @binding(4) var<storage, read_write> y: array<f32>;
+
+@compute @workgroup_size(RED_WG)
+fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) groups: vec3u, @builtin(local_invocation_index) lid: u32) {
+  let row = wid.x + wid.y * groups.x;
+  if (row >= params.rows) { return; }
+  let d = params.d;
+  let base = row * d;
+  let shift = x[base];
+  var s = vec2f(0.0);
+  for (var j = lid; j < d; j += RED_WG) {
+    let v = x[base + j] - shift;
+    s += vec2f(v, v * v);
+  }
+  let total = bitcast<vec2f>(wg_reduce(bitcast<vec2u>(s), lid, RED_SUM));
+  let n = f32(d);
+  let dmean = total.x / n;
+  let variance = max(total.y / n - dmean * dmean, 0.0);
+  let mean = shift + dmean;
+  let inv = inverseSqrt(variance + params.eps);
+  for (var j = lid; j < d; j += RED_WG) {
+    var v = (x[base + j] - mean) * inv * weight[j];
+    if (HAS_BIAS) { v += bias[j]; }
+    y[base + j] = v;
+  }
+}
