@@ -1,10 +1,13 @@
 // Numpy broadcasting: output shapes, per-input strides (0 along broadcast dims), dimension coalescing, and the
 // uniform block of shaders/lib/op_bcast.wgsl that the elementwise kernels index with.
-import { KernelShapeError } from '../../gpu/index.js';
-import { Uniforms } from '../../kernels/common.js';
+import { KernelShapeError, type GpuContext } from '../../gpu/index.js';
+import { Uniforms, grid1d } from '../../kernels/common.js';
 
-/** Rank limit of the GPU kernels' index arithmetic (two vec4 slots per shape in the uniforms). */
+/** Rank limit of the GPU kernels' index arithmetic (uniform slots per shape). */
 export const MAX_RANK = 8;
+
+/** Consecutive outputs per invocation of the broadcasting kernels (BCAST_RUN in lib/op_bcast.wgsl). */
+const BCAST_RUN = 8;
 
 /** The numpy broadcast of two shapes; `kernel` names the caller in the KernelShapeError. */
 export function broadcastShapes(a: readonly number[], b: readonly number[], kernel = 'broadcast'): number[] {
@@ -79,6 +82,11 @@ export function broadcastUniforms(kernel: string, out: readonly number[], inputs
   }
   if (rank > MAX_RANK) throw new KernelShapeError(kernel, `rank ${rank} exceeds the supported ${MAX_RANK}`);
   return u.data;
+}
+
+/** The workgroup grid of a broadcasting kernel writing n outputs (256-wide workgroups, BCAST_RUN outputs each). */
+export function broadcastWorkgroups(ctx: GpuContext, n: number): [number, number] {
+  return grid1d(ctx, Math.ceil(n / (256 * BCAST_RUN)));
 }
 
 /** For each element of `out`, the flat index of the element of `shape` that broadcasts to it (host evaluation). */

@@ -10,7 +10,7 @@ import { Uniforms, check, checkTensor, grid1d } from '../../kernels/common.js';
 import { kernelSource } from '../../kernels/shader.js';
 import { attr, type Node } from '../ir.js';
 import { deviceType, type ElemType, type HostTensor } from '../tensor.js';
-import { broadcastAll, broadcastIndex, broadcastUniforms } from './broadcast.js';
+import { broadcastAll, broadcastIndex, broadcastUniforms, broadcastWorkgroups } from './broadcast.js';
 import { fromNumbers, toNumbers } from './hostnum.js';
 import { registerOp, type OpImpl } from './op.js';
 
@@ -98,7 +98,7 @@ function unaryOp(spec: (node: Node, types: Types) => UnarySpec, f: (x: number) =
   return {
     infer: (node, inputs) => [{ type: spec(node, typesOf(inputs)).outType, dims: inputs[0]!.dims }],
     host: (node, inputs) => [fromNumbers(spec(node, typesOf(inputs)).outType, inputs[0]!.dims, toNumbers(inputs[0]!).map(f))],
-    pipelines: (node) => [unaryPipeline(spec(node, typesOf(node.inputs)))],
+    pipelines: (node, inputs) => [unaryPipeline(spec(node, typesOf(inputs)))],
     record: (env, node, inputs, outputs) => recordUnary(env.ctx, env.step, spec(node, typesOf(inputs)), inputs[0]!, outputs[0]!),
   };
 }
@@ -164,7 +164,7 @@ export function recordBinary(ctx: GpuContext, step: Step, s: BinarySpec, a: GpuT
     label,
     uniforms: broadcastUniforms(label, y.shape, [a.shape, b.shape]),
     buffers: [a.buffer, b.buffer, y.buffer],
-    workgroups: grid1d(ctx, Math.ceil(numel(y.shape) / 256)),
+    workgroups: broadcastWorkgroups(ctx, numel(y.shape)),
   });
 }
 
@@ -187,7 +187,7 @@ function binaryOp(pick: (node: Node) => { code: number; f: (a: number, b: number
   return {
     infer: (node, inputs) => [{ type: spec(node, typesOf(inputs)).outType, dims: broadcastAll(inputs.map((t) => t!.dims)) }],
     host: (node, inputs) => [hostFold(spec(node, typesOf(inputs)).outType, inputs as HostTensor[], pick(node).f)],
-    pipelines: (node) => [binaryPipeline(spec(node, typesOf(node.inputs)))],
+    pipelines: (node, inputs) => [binaryPipeline(spec(node, typesOf(inputs)))],
     record: (env, node, [a, b], [y]) => recordBinary(env.ctx, env.step, spec(node, typesOf([a, b])), a!, b!, y!),
   };
 }
@@ -206,7 +206,7 @@ function variadicOp(entry: { code: number; f: (a: number, b: number) => number }
   return {
     infer: (node, inputs) => [{ type: typeAt(node, typesOf(inputs), 0), dims: broadcastAll(inputs.map((t) => t!.dims)) }],
     host: (node, inputs) => [hostFold(typeAt(node, typesOf(inputs), 0), inputs as HostTensor[], entry.f)],
-    pipelines: (node) => (node.inputs.length > 1 ? [binaryPipeline(spec(node, typesOf(node.inputs)))] : []),
+    pipelines: (node, inputs) => (inputs.length > 1 ? [binaryPipeline(spec(node, typesOf(inputs)))] : []),
     record: ({ ctx, step }, node, inputs, [y]) => {
       const out = y!;
       const xs = inputs.map((t) => t!);
@@ -250,7 +250,7 @@ export function recordWhere(ctx: GpuContext, step: Step, cond: GpuTensor, x: Gpu
     label,
     uniforms: broadcastUniforms(label, out, [cond.shape, x.shape, z.shape]),
     buffers: [cond.buffer, x.buffer, z.buffer, y.buffer],
-    workgroups: grid1d(ctx, Math.ceil(numel(out) / 256)),
+    workgroups: broadcastWorkgroups(ctx, numel(out)),
   });
 }
 
