@@ -4,11 +4,16 @@
 // invFreq [hd/2] comes from the CPU (ropeInvFreq: PyTorch's f32 formula) and the angle is the f32 product
 // PyTorch forms; sin/cos are evaluated here because the adapter's builtins may be far off (SwiftShader's are
 // off by ~2e-4 even within [-pi, pi]).
+// TABLE: the model supplies cos and sin [L, hd] per row instead (a graph that gathers them from its own tables
+// by position id): binding 1 is then cos, binding 3 sin; x' = x * cos + rotate_half(x) * sin.
+override TABLE: bool = false;
+
 struct Params { rows: u32, heads: u32, half: u32, offset: u32 }
 
 @group(0) @binding(0) var<uniform> params: Params;
-@group(0) @binding(1) var<storage, read> inv_freq: array<f32>;
+@group(0) @binding(1) var<storage, read> freq_or_cos: array<f32>;
 @group(0) @binding(2) var<storage, read_write> x: array<f32>;
+@group(0) @binding(3) var<storage, read> sin_table: array<f32>;
 
 // (sin a, cos a) to ~1e-7 for |a| < 12868: a = k*pi/2 + r with pi/2 split in three parts, the first two short
 // enough that k times them is exact (k < 2^13), then minimax polynomials on |r| <= pi/4 (Cephes' sinf/cosf).
@@ -34,10 +39,20 @@ fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) grou
   let vec_index = i / half;
   let pair = i - vec_index * half;
   let row = vec_index / params.heads;
-  let sc = sin_cos(f32(params.offset + row) * inv_freq[pair]);
+  var c = vec2f(0.0);
+  var s = vec2f(0.0);
+  if (TABLE) {
+    let t = row * 2u * half + pair;
+    c = vec2f(freq_or_cos[t], freq_or_cos[t + half]);
+    s = vec2f(sin_table[t], sin_table[t + half]);
+  } else {
+    let sc = sin_cos(f32(params.offset + row) * freq_or_cos[pair]);
+    c = vec2f(sc.y);
+    s = vec2f(sc.x);
+  }
   let lo = vec_index * 2u * half + pair;
   let x1 = x[lo];
   let x2 = x[lo + half];
-  x[lo] = x1 * sc.y - x2 * sc.x;
-  x[lo + half] = x2 * sc.y + x1 * sc.x;
+  x[lo] = x1 * c.x - x2 * s.x;
+  x[lo + half] = x2 * c.y + x1 * s.y;
 }

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { KernelShapeError, Step } from '../src/gpu/index.js';
 import { empty, readF32, release, upload } from '../src/kernels/common.js';
-import { recordRope, ropeInvFreq, ropePipeline, ropeReference } from '../src/kernels/rope.js';
+import { recordRope, recordRopeTable, ropeInvFreq, ropePipeline, ropeReference, ropeTableReference } from '../src/kernels/rope.js';
 import { expectClose, gpu, randn } from './helpers/gpu.js';
 
 // Tolerance: 2e-6 abs + 1e-6 rel against the reference, which forms the same f32 angle as PyTorch and takes
@@ -35,6 +35,23 @@ describe('rope kernel', () => {
     expectClose(await readF32(ctx, out), ropeReference(xs, heads, freqs, 100), 2e-6, 1e-6, 'rope out-of-place');
     expectClose(await readF32(ctx, x), xs, 0, 0, 'rope input');
     release(ctx, x, f, out);
+  });
+
+  it('applies per-row cos/sin tables (the exported graph\'s own tables), into a separate output', async () => {
+    const ctx = await gpu();
+    await ctx.pipelines.prepare([ropePipeline(true)]);
+    for (const [l, heads, hd] of [[1, 1, 2], [5, 3, 32], [9, 2, 10]] as const) {
+      const xs = randn(l * heads * hd, 7 + l);
+      const [cs, sn] = [randn(l * hd, 1 + hd), randn(l * hd, 2 + hd)];
+      const [x, c, s, y] = [upload(ctx, xs, [l, heads * hd]), upload(ctx, cs, [l, hd]), upload(ctx, sn, [l, hd]), empty(ctx, [l, heads * hd])];
+      const step = new Step(ctx);
+      recordRopeTable(ctx, step, x, c, s, { heads, out: y });
+      await step.submit();
+      // Tolerance: exact up to f32 rounding of two products and a sum (1e-6 abs + 1e-6 rel).
+      expectClose(await readF32(ctx, y), ropeTableReference(xs, heads, cs, sn, l), 1e-6, 1e-6, `rope table L=${l} H=${heads} hd=${hd}`);
+      expect(await readF32(ctx, x)).toEqual(xs);
+      release(ctx, x, c, s, y);
+    }
   });
 
   it('has PyTorch f32 frequencies', () => {

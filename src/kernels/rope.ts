@@ -9,8 +9,9 @@ import { kernelSource } from './shader.js';
 
 const kernel = kernelSource('rope', code);
 
-export function ropePipeline(): PipelineSpec {
-  return { kernel };
+/** `table`: cos/sin come from the model per row (recordRopeTable) instead of being computed from invFreq. */
+export function ropePipeline(table = false): PipelineSpec {
+  return { kernel, constants: { TABLE: table ? 1 : 0 } };
 }
 
 /** inv_freq[i] = 1 / theta^(2i/hd) for i < hd/2, rounded at each f32 step as PyTorch computes it. */
@@ -48,9 +49,54 @@ export function recordRope(ctx: GpuContext, step: Step, x: GpuTensor, invFreq: G
     pipeline: ropePipeline(),
     label,
     uniforms: new Uniforms().u32(x.shape[0]!, heads, half, positionOffset).data,
-    buffers: [invFreq.buffer, (out ?? x).buffer],
+    // Binding 3 (the sin table) is unused here: invFreq stands in for it.
+    buffers: [invFreq.buffer, (out ?? x).buffer, invFreq.buffer],
     workgroups: grid1d(ctx, Math.ceil((numel(x.shape) / 2) / 256)),
   });
+}
+
+/**
+ * Rotates x [L, heads*hd] in place (or into options.out) with the model's own cos and sin [L, hd]
+ * (x' = x * cos + rotate_half(x) * sin, as the exported LLaMA graph computes it).
+ */
+export function recordRopeTable(ctx: GpuContext, step: Step, x: GpuTensor, cos: GpuTensor, sin: GpuTensor, options: Omit<RopeOptions, 'positionOffset'>): void {
+  const { heads, out } = options;
+  const label = `rope(table) x${shapeStr(x.shape)} cos${shapeStr(cos.shape)} heads=${heads}`;
+  const L = x.shape[0] ?? 0;
+  const hd = x.shape.length === 2 && heads > 0 ? x.shape[1]! / heads : NaN;
+  check(Number.isInteger(hd) && hd % 2 === 0, label, () => `x must be [L, heads*hd] with an even hd`);
+  checkTensor(label, 'x', x, x.shape);
+  checkTensor(label, 'cos', cos, [L, hd]);
+  checkTensor(label, 'sin', sin, [L, hd]);
+  if (out) {
+    checkTensor(label, 'out', out, x.shape);
+    step.copy(x.buffer, out.buffer, numel(x.shape) * 4);
+  }
+  step.dispatch({
+    pipeline: ropePipeline(true),
+    label,
+    uniforms: new Uniforms().u32(L, heads, hd / 2, 0).data,
+    buffers: [cos.buffer, (out ?? x).buffer, sin.buffer],
+    workgroups: grid1d(ctx, Math.ceil((numel(x.shape) / 2) / 256)),
+  });
+}
+
+/** x * cos + rotate_half(x) * sin with per-row tables cos, sin [L, hd]. */
+export function ropeTableReference(x: Float32Array, heads: number, cos: Float32Array, sin: Float32Array, L: number): Float32Array {
+  const hd = cos.length / L;
+  const half = hd / 2;
+  const y = new Float32Array(x.length);
+  for (let r = 0; r < L; r++) {
+    for (let h = 0; h < heads; h++) {
+      const o = (r * heads + h) * hd;
+      for (let i = 0; i < half; i++) {
+        const [x1, x2] = [x[o + i]!, x[o + i + half]!];
+        y[o + i] = x1 * cos[r * hd + i]! - x2 * sin[r * hd + i]!;
+        y[o + i + half] = x2 * cos[r * hd + i + half]! + x1 * sin[r * hd + i + half]!;
+      }
+    }
+  }
+  return y;
 }
 
 /** The f32 angle PyTorch forms (f32 position times f32 frequency), with sin/cos of it in double. */

@@ -1,0 +1,104 @@
+// A 4-row x 4-column register tile of A x W for a block-quantized W in onnxruntime's MatMulNBits layout
+// (needs lib/quant). Shared by the two MemVP FFN passes. Per block and column, sum_k a_k (q_k - zp) * scale
+// is computed as scale * (sum_k a_k q_k - zp * sum_k a_k), so the zero point costs nothing per value.
+// The including kernel declares `override WFMT: u32` (4 or 8 bits here), `override HAS_ZP: bool`,
+// `override TM: u32` (rows per tile: 4, or 1 when only r0 is wanted) and accessors:
+//   qa(i) -> vec4<f32>          A's vec4 number i (rows are passed as vec4 offsets);
+//   qw(sel, i) -> vec4<u32>     16 bytes number i of weight `sel`'s packed blocks;
+//   qscale(sel, i) -> f32       scale number i (column * nBlocks + block);
+//   qzp(sel, i) -> u32          word number i of weight `sel`'s packed zero points.
+// Loads go 16 bytes at a time: 32 4-bit or 16 8-bit values, so a block must hold a multiple of 16 bytes.
+
+// WFMT also means f32 (0) in the including kernels; QBITS keeps the constant expressions below defined then.
+override QBITS: u32 = max(WFMT, 4u);
+
+struct QTile { r0: vec4<f32>, r1: vec4<f32>, r2: vec4<f32>, r3: vec4<f32> }
+
+fn qdot4(a: vec4<f32>, q0: vec4<f32>, q1: vec4<f32>, q2: vec4<f32>, q3: vec4<f32>) -> vec4<f32> {
+  return vec4<f32>(dot(a, q0), dot(a, q1), dot(a, q2), dot(a, q3));
+}
+
+// One u32 word per column: 8 (4-bit) or 4 (8-bit) consecutive k starting at A's vec4 `k4` of each row.
+fn qstep(t: ptr<function, QTile>, asum: ptr<function, vec4<f32>>, rows: vec4<u32>, k4: u32, w: vec4<u32>) {
+  let one = vec4<f32>(1.0);
+  if (WFMT == 4u) {
+    let c0 = unpack_q4(w.x);
+    let c1 = unpack_q4(w.y);
+    let c2 = unpack_q4(w.z);
+    let c3 = unpack_q4(w.w);
+    let a0 = qa(rows.x + k4);
+    let b0 = qa(rows.x + k4 + 1u);
+    (*t).r0 += qdot4(a0, c0[0], c1[0], c2[0], c3[0]) + qdot4(b0, c0[1], c1[1], c2[1], c3[1]);
+    (*asum).x += dot(a0 + b0, one);
+    if (TM == 4u) {
+      let a1 = qa(rows.y + k4);
+      let b1 = qa(rows.y + k4 + 1u);
+      let a2 = qa(rows.z + k4);
+      let b2 = qa(rows.z + k4 + 1u);
+      let a3 = qa(rows.w + k4);
+      let b3 = qa(rows.w + k4 + 1u);
+      (*t).r1 += qdot4(a1, c0[0], c1[0], c2[0], c3[0]) + qdot4(b1, c0[1], c1[1], c2[1], c3[1]);
+      (*t).r2 += qdot4(a2, c0[0], c1[0], c2[0], c3[0]) + qdot4(b2, c0[1], c1[1], c2[1], c3[1]);
+      (*t).r3 += qdot4(a3, c0[0], c1[0], c2[0], c3[0]) + qdot4(b3, c0[1], c1[1], c2[1], c3[1]);
+      (*asum) += vec4<f32>(0.0, dot(a1 + b1, one), dot(a2 + b2, one), dot(a3 + b3, one));
+    }
+  } else {
+    let c0 = unpack_q8(w.x);
+    let c1 = unpack_q8(w.y);
+    let c2 = unpack_q8(w.z);
+    let c3 = unpack_q8(w.w);
+    let a0 = qa(rows.x + k4);
+    (*t).r0 += qdot4(a0, c0, c1, c2, c3);
+    (*asum).x += dot(a0, one);
+    if (TM == 4u) {
+      let a1 = qa(rows.y + k4);
+      let a2 = qa(rows.z + k4);
+      let a3 = qa(rows.w + k4);
+      (*t).r1 += qdot4(a1, c0, c1, c2, c3);
+      (*t).r2 += qdot4(a2, c0, c1, c2, c3);
+      (*t).r3 += qdot4(a3, c0, c1, c2, c3);
+      (*asum) += vec4<f32>(0.0, dot(a1, one), dot(a2, one), dot(a3, one));
+    }
+  }
+}
+
+// Rows `rows` (vec4 offsets of row starts in A) times columns `cols` of weight `sel`; K = nBlocks * blockSize.
+// Returns one vec4 (over the 4 columns) per row.
+fn qtile(sel: u32, rows: vec4<u32>, cols: vec4<u32>, nBlocks: u32, blockSize: u32) -> QTile {
+  var acc = QTile(vec4<f32>(0.0), vec4<f32>(0.0), vec4<f32>(0.0), vec4<f32>(0.0));
+  let chunks = blockSize * QBITS / 128u;       // 16-byte loads per block
+  let chunkK4 = 32u / QBITS;                   // A vec4s per 16-byte load (8 for 4 bits, 4 for 8 bits)
+  let wordK4 = chunkK4 / 4u;                  // A vec4s per u32 word
+  for (var b = 0u; b < nBlocks; b++) {
+    var part = QTile(vec4<f32>(0.0), vec4<f32>(0.0), vec4<f32>(0.0), vec4<f32>(0.0));
+    var asum = vec4<f32>(0.0);
+    let base = (cols * nBlocks + vec4<u32>(b)) * chunks;
+    for (var c = 0u; c < chunks; c++) {
+      let w0 = qw(sel, base.x + c);
+      let w1 = qw(sel, base.y + c);
+      let w2 = qw(sel, base.z + c);
+      let w3 = qw(sel, base.w + c);
+      let k4 = (b * blockSize) / 4u + c * chunkK4;
+      qstep(&part, &asum, rows, k4, vec4<u32>(w0.x, w1.x, w2.x, w3.x));
+      qstep(&part, &asum, rows, k4 + wordK4, vec4<u32>(w0.y, w1.y, w2.y, w3.y));
+      qstep(&part, &asum, rows, k4 + 2u * wordK4, vec4<u32>(w0.z, w1.z, w2.z, w3.z));
+      qstep(&part, &asum, rows, k4 + 3u * wordK4, vec4<u32>(w0.w, w1.w, w2.w, w3.w));
+    }
+    let si = cols * nBlocks + vec4<u32>(b);
+    let scale = vec4<f32>(qscale(sel, si.x), qscale(sel, si.y), qscale(sel, si.z), qscale(sel, si.w));
+    let zp = vec4<f32>(qzero(sel, cols.x, b, nBlocks), qzero(sel, cols.y, b, nBlocks), qzero(sel, cols.z, b, nBlocks), qzero(sel, cols.w, b, nBlocks));
+    acc.r0 += scale * (part.r0 - zp * asum.x);
+    acc.r1 += scale * (part.r1 - zp * asum.y);
+    acc.r2 += scale * (part.r2 - zp * asum.z);
+    acc.r3 += scale * (part.r3 - zp * asum.w);
+  }
+  return acc;
+}
+
+// Zero point of (col, block): MatMulNBits packs them per column, two blocks a byte for 4 bits; 2^(bits-1) without them.
+fn qzero(sel: u32, col: u32, block: u32, nBlocks: u32) -> f32 {
+  if (!HAS_ZP) { return f32(1u << (QBITS - 1u)); }
+  var byte = col * nBlocks + block;
+  if (WFMT == 4u) { byte = col * ((nBlocks + 1u) / 2u) + block / 2u; }
+  return zero_point_q(qzp(sel, byte / 4u), byte & 3u, block & 1u, QBITS);
+}

@@ -1,0 +1,183 @@
+// Pass 1 of the fused MemVP FFN: one GEMM over u [L,d] for the concatenated columns [W1 | W3 | K^T] with
+// the epilogue hidden[:, j<D] = act(u W1_j + b1_j) (* u W3_j when GATED) and hidden[:, D+i] =
+// s * mask_i * act(u . K_i) (optionally also the unmasked, unscaled act(u . K_i) to `scores`).
+// hidden is [L, D + n4] with n4 = n rounded up to 4; its padding columns are written as zeros.
+// Each invocation owns TM (4, or 1 for decoding) rows x 4 columns in registers (no shared memory:
+// barriers are slow on software adapters). Column tiles [0, D/4) are the gate, the rest the memory entries; with n = 0 there are none.
+// W1, W3 are f32 [d, D] row-major (WFMT 0, read as vec4<u32> and bitcast) or MatMulNBits blocks (WFMT 4/8).
+//!include activations
+//!include quant
+//!include memvp_qtile
+
+override WFMT: u32 = 0u;
+override HAS_ZP: bool = false;
+override GATED: bool = true;
+override ACT: u32 = 1u;
+override HAS_B1: bool = false;
+override HAS_MASK: bool = false;
+override HAS_SCORES: bool = false;
+override TM: u32 = 4u;
+override WG_X: u32 = 16u;
+override WG_Y: u32 = 4u;
+
+struct Params {
+  L: u32,
+  d: u32,
+  D: u32,
+  n: u32,
+  hs4: u32,       // hidden row stride in vec4s: (D + n4) / 4
+  gateTiles: u32, // D / 4
+  memTiles: u32,  // n4 / 4
+  nBlocks: u32,   // quantized: blocks per column (d / blockSize)
+  blockSize: u32,
+  s: f32,
+}
+
+@group(0) @binding(0) var<uniform> params: Params;
+@group(0) @binding(1) var<storage, read> u: array<vec4<f32>>;
+@group(0) @binding(2) var<storage, read> w1: array<vec4<u32>>;
+@group(0) @binding(3) var<storage, read> w1s: array<f32>;
+@group(0) @binding(4) var<storage, read> w1z: array<u32>;
+@group(0) @binding(5) var<storage, read> w3: array<vec4<u32>>;
+@group(0) @binding(6) var<storage, read> w3s: array<f32>;
+@group(0) @binding(7) var<storage, read> w3z: array<u32>;
+@group(0) @binding(8) var<storage, read> b1: array<vec4<f32>>;
+@group(0) @binding(9) var<storage, read> memk: array<vec4<f32>>;
+@group(0) @binding(10) var<storage, read> mask: array<f32>;
+@group(0) @binding(11) var<storage, read_write> scores: array<f32>;
+@group(0) @binding(12) var<storage, read_write> hidden: array<vec4<f32>>;
+
+fn qa(i: u32) -> vec4<f32> { return u[i]; }
+fn qw(sel: u32, i: u32) -> vec4<u32> {
+  if (sel == 0u) { return w1[i]; }
+  return w3[i];
+}
+fn qscale(sel: u32, i: u32) -> f32 {
+  if (sel == 0u) { return w1s[i]; }
+  return w3s[i];
+}
+fn qzp(sel: u32, i: u32) -> u32 {
+  if (sel == 0u) { return w1z[i]; }
+  return w3z[i];
+}
+
+fn act4(v: vec4<f32>) -> vec4<f32> {
+  return vec4<f32>(activate(v.x, ACT), activate(v.y, ACT), activate(v.z, ACT), activate(v.w, ACT));
+}
+
+// acc + x.x * r0 + x.y * r1 + x.z * r2 + x.w * r3: one row of u against 4 rows of a row-major f32 weight.
+fn axpy4(acc: vec4<f32>, x: vec4<f32>, r0: vec4<f32>, r1: vec4<f32>, r2: vec4<f32>, r3: vec4<f32>) -> vec4<f32> {
+  return acc + x.x * r0 + x.y * r1 + x.z * r2 + x.w * r3;
+}
+
+// u rows (vec4 offsets) x f32 weight `sel` columns [4 jt, 4 jt + 4).
+fn tile_f32(sel: u32, rows: vec4<u32>, jt: u32) -> QTile {
+  var t = QTile(vec4<f32>(0.0), vec4<f32>(0.0), vec4<f32>(0.0), vec4<f32>(0.0));
+  let D4 = params.D / 4u;
+  let d4 = params.d / 4u;
+  for (var k = 0u; k < d4; k++) {
+    let wb = 4u * k * D4 + jt;
+    let r0 = bitcast<vec4<f32>>(qw(sel, wb));
+    let r1 = bitcast<vec4<f32>>(qw(sel, wb + D4));
+    let r2 = bitcast<vec4<f32>>(qw(sel, wb + 2u * D4));
+    let r3 = bitcast<vec4<f32>>(qw(sel, wb + 3u * D4));
+    t.r0 = axpy4(t.r0, u[rows.x + k], r0, r1, r2, r3);
+    if (TM == 4u) {
+      t.r1 = axpy4(t.r1, u[rows.y + k], r0, r1, r2, r3);
+      t.r2 = axpy4(t.r2, u[rows.z + k], r0, r1, r2, r3);
+      t.r3 = axpy4(t.r3, u[rows.w + k], r0, r1, r2, r3);
+    }
+  }
+  return t;
+}
+
+fn tile(sel: u32, rows: vec4<u32>, jt: u32) -> QTile {
+  if (WFMT == 0u) { return tile_f32(sel, rows, jt); }
+  return qtile(sel, rows, vec4<u32>(4u * jt) + vec4<u32>(0u, 1u, 2u, 3u), params.nBlocks, params.blockSize);
+}
+
+fn gate_value(a: vec4<f32>, g: vec4<f32>, bias: vec4<f32>) -> vec4<f32> {
+  var v = a;
+  if (HAS_B1) { v += bias; }
+  if (GATED) { return act4(v) * g; }
+  return act4(v);
+}
+
+fn gate(rows: vec4<u32>, row0: u32, jt: u32) {
+  let a = tile(0u, rows, jt);
+  var g = QTile(vec4<f32>(0.0), vec4<f32>(0.0), vec4<f32>(0.0), vec4<f32>(0.0));
+  if (GATED) { g = tile(1u, rows, jt); }
+  var bias = vec4<f32>(0.0);
+  if (HAS_B1) { bias = b1[jt]; }
+  let L = params.L;
+  let hs4 = params.hs4;
+  hidden[row0 * hs4 + jt] = gate_value(a.r0, g.r0, bias);
+  if (TM == 1u) { return; }
+  if (row0 + 1u < L) { hidden[(row0 + 1u) * hs4 + jt] = gate_value(a.r1, g.r1, bias); }
+  if (row0 + 2u < L) { hidden[(row0 + 2u) * hs4 + jt] = gate_value(a.r2, g.r2, bias); }
+  if (row0 + 3u < L) { hidden[(row0 + 3u) * hs4 + jt] = gate_value(a.r3, g.r3, bias); }
+}
+
+fn mem_row(row: u32, e0: u32, m: vec4<f32>, keep: vec4<f32>) {
+  let p = act4(m);
+  if (HAS_SCORES) {
+    let n = params.n;
+    let o = row * n + e0;
+    scores[o] = p.x;
+    if (e0 + 1u < n) { scores[o + 1u] = p.y; }
+    if (e0 + 2u < n) { scores[o + 2u] = p.z; }
+    if (e0 + 3u < n) { scores[o + 3u] = p.w; }
+  }
+  hidden[row * params.hs4 + params.gateTiles + e0 / 4u] = params.s * keep * p;
+}
+
+// u rows x memory entries [4 mt, 4 mt + 4): K rows are contiguous along d, so this is a dot-product tile.
+fn memory(rows: vec4<u32>, row0: u32, mt: u32) {
+  let n = params.n;
+  let d4 = params.d / 4u;
+  let e0 = 4u * mt;
+  let ids = vec4<u32>(e0) + vec4<u32>(0u, 1u, 2u, 3u);
+  let kr = min(ids, vec4<u32>(n - 1u)) * d4;
+  var t = QTile(vec4<f32>(0.0), vec4<f32>(0.0), vec4<f32>(0.0), vec4<f32>(0.0));
+  for (var k = 0u; k < d4; k++) {
+    let k0 = memk[kr.x + k];
+    let k1 = memk[kr.y + k];
+    let k2 = memk[kr.z + k];
+    let k3 = memk[kr.w + k];
+    let x0 = u[rows.x + k];
+    t.r0 += vec4<f32>(dot(x0, k0), dot(x0, k1), dot(x0, k2), dot(x0, k3));
+    if (TM == 4u) {
+      let x1 = u[rows.y + k];
+      let x2 = u[rows.z + k];
+      let x3 = u[rows.w + k];
+      t.r1 += vec4<f32>(dot(x1, k0), dot(x1, k1), dot(x1, k2), dot(x1, k3));
+      t.r2 += vec4<f32>(dot(x2, k0), dot(x2, k1), dot(x2, k2), dot(x2, k3));
+      t.r3 += vec4<f32>(dot(x3, k0), dot(x3, k1), dot(x3, k2), dot(x3, k3));
+    }
+  }
+  // Entries past n are padding: keep = 0 makes their hidden columns exactly zero.
+  var keep = select(vec4<f32>(0.0), vec4<f32>(1.0), ids < vec4<u32>(n));
+  if (HAS_MASK) {
+    let mi = min(ids, vec4<u32>(n - 1u));
+    keep *= vec4<f32>(mask[mi.x], mask[mi.y], mask[mi.z], mask[mi.w]);
+  }
+  let L = params.L;
+  mem_row(row0, e0, t.r0, keep);
+  if (TM == 1u) { return; }
+  if (row0 + 1u < L) { mem_row(row0 + 1u, e0, t.r1, keep); }
+  if (row0 + 2u < L) { mem_row(row0 + 2u, e0, t.r2, keep); }
+  if (row0 + 3u < L) { mem_row(row0 + 3u, e0, t.r3, keep); }
+}
+
+@compute @workgroup_size(WG_X, WG_Y)
+fn main(@builtin(global_invocation_id) gid: vec3u) {
+  let tileId = gid.x;
+  let row0 = TM * gid.y;
+  if (row0 >= params.L || tileId >= params.gateTiles + params.memTiles) { return; }
+  let rows = min(vec4<u32>(row0) + vec4<u32>(0u, 1u, 2u, 3u), vec4<u32>(params.L - 1u)) * (params.d / 4u);
+  if (tileId < params.gateTiles) {
+    gate(rows, row0, tileId);
+  } else {
+    memory(rows, row0, tileId - params.gateTiles);
+  }
+}

@@ -1,0 +1,251 @@
+// The fused FFN + memory-space visual prompts (MemVP) block, as the paper's concatenated GEMMs:
+//   LLaMA: out = h + (SiLU(u W1) * (u W3)) W2 + s * SiLU(u K^T) V
+//   BART:  out = GELU(u W1 + b1) W2 + b2 + s * GELU(u K^T) V (+ h when a residual is given)
+// Pass 1 (memvp_ffn_up) reads u once for the columns [W1 | W3 | K^T] and writes hidden [L, D + n4];
+// pass 2 (memvp_ffn_down) reads hidden once for the rows [W2 ; V]. Without memory entries (n = 0) these are
+// exactly the plain FFN kernels. W1, W3, W2 are f32 or MatMulNBits-quantized; K and V (shared by all
+// layers) are f32. Optional: a mask [n] multiplying each entry's contribution, and the retrieval scores
+// act(u K^T) [L, n] (before mask and s). Needs d and D multiples of 4 (vec4 loads along both) and quantized
+// blocks of a multiple of 16 bytes (4-bit blocks of >= 32); the up pass binds 12 storage buffers.
+import downCode from '../../shaders/memvp_ffn_down.wgsl?raw';
+import upCode from '../../shaders/memvp_ffn_up.wgsl?raw';
+import { shapeStr, type GpuContext, type GpuTensor, type PipelineSpec, type Step } from '../gpu/index.js';
+import { ACT_CODE, activationRef, type Activation } from './activations.js';
+import { Uniforms, ceilDiv, check, checkTensor } from './common.js';
+import { checkQuantWeight, quantWeightStr, type QuantWeight } from './quant.js';
+import { kernelSource } from './shader.js';
+
+const upKernel = kernelSource('memvp_ffn_up', upCode);
+const downKernel = kernelSource('memvp_ffn_down', downCode);
+
+export type MemvpForm = 'llama' | 'bart';
+export type MemvpWeight = GpuTensor | QuantWeight;
+
+const FORM_ACT: Record<MemvpForm, Activation> = { llama: 'silu', bart: 'gelu_erf' };
+// Rows per invocation and workgroup shape: 4 rows x 4 columns per invocation, 16 x 4 invocations (64 columns
+// x 16 rows); decoding (L = 1) takes 1 row per invocation and 64 x 1 invocations so no work is wasted.
+const tiling = (decode: boolean) => (decode ? { TM: 1, WG_X: 64, WG_Y: 1 } : { TM: 4, WG_X: 16, WG_Y: 4 });
+
+/** What the pipelines specialise on; recordMemvpFfn derives it from its arguments. */
+export interface MemvpFfnConfig {
+  form: MemvpForm;
+  /** W1/W3 and W2: 0 for f32, else the quantized bits; zero points when the quantized weight has them. */
+  upBits: 0 | 4 | 8;
+  upZeroPoints: boolean;
+  downBits: 0 | 4 | 8;
+  downZeroPoints: boolean;
+  hasB1: boolean;
+  hasB2: boolean;
+  hasResidual: boolean;
+  hasMask: boolean;
+  hasScores: boolean;
+  /** L = 1: one row per invocation (a model prepares both variants). */
+  decode: boolean;
+}
+
+export function memvpFfnPipelines(c: MemvpFfnConfig): [PipelineSpec, PipelineSpec] {
+  const flag = (b: boolean) => (b ? 1 : 0);
+  return [
+    {
+      kernel: upKernel,
+      constants: {
+        WFMT: c.upBits,
+        HAS_ZP: flag(c.upZeroPoints),
+        GATED: flag(c.form === 'llama'),
+        ACT: ACT_CODE[FORM_ACT[c.form]],
+        HAS_B1: flag(c.hasB1),
+        HAS_MASK: flag(c.hasMask),
+        HAS_SCORES: flag(c.hasScores),
+        ...tiling(c.decode),
+      },
+    },
+    {
+      kernel: downKernel,
+      constants: { WFMT: c.downBits, HAS_ZP: flag(c.downZeroPoints), HAS_B2: flag(c.hasB2), HAS_RESIDUAL: flag(c.hasResidual), ...tiling(c.decode) },
+    },
+  ];
+}
+
+export interface MemvpFfnArgs {
+  form: MemvpForm;
+  /** The FFN input (after the pre-norm) [L, d]. */
+  u: GpuTensor;
+  /** Added to the output [L, d]; must not be `out` itself. */
+  residual?: GpuTensor;
+  /** [d, D] as ONNX MatMul's B, or quantized with K = d, N = D. */
+  w1: MemvpWeight;
+  /** LLaMA's gate partner of W1, same format as w1; absent for BART. */
+  w3?: MemvpWeight;
+  /** [D, d], or quantized with K = D, N = d. */
+  w2: MemvpWeight;
+  b1?: GpuTensor;
+  b2?: GpuTensor;
+  /** Memory keys and values [n, d]; both absent means n = 0 (the plain FFN). */
+  memK?: GpuTensor;
+  memV?: GpuTensor;
+  s: number;
+  /** [n]: entry i's contribution is multiplied by mask[i] (1 keep, 0 block). */
+  mask?: GpuTensor;
+  /** [L, n]: receives act(u K^T), before the mask and s. */
+  scores?: GpuTensor;
+  out: GpuTensor;
+}
+
+const isQuant = (w: MemvpWeight): w is QuantWeight => 'packed' in w;
+const weightStr = (w: MemvpWeight) => (isQuant(w) ? quantWeightStr(w) : shapeStr(w.shape));
+// W1 and W3 share one specialisation, so they must agree on this.
+const format = (w: MemvpWeight) => (isQuant(w) ? `q${w.bits}/${w.blockSize}${w.zeroPoints ? '+zp' : ''}` : 'f32');
+
+export function memvpFfnConfig(a: MemvpFfnArgs): MemvpFfnConfig {
+  const bits = (w: MemvpWeight) => (isQuant(w) ? w.bits : 0);
+  const zp = (w: MemvpWeight) => isQuant(w) && w.zeroPoints !== undefined;
+  return {
+    form: a.form,
+    upBits: bits(a.w1),
+    upZeroPoints: zp(a.w1),
+    downBits: bits(a.w2),
+    downZeroPoints: zp(a.w2),
+    hasB1: !!a.b1,
+    hasB2: !!a.b2,
+    hasResidual: !!a.residual,
+    hasMask: !!a.mask,
+    hasScores: !!a.scores,
+    decode: a.u.shape[0] === 1,
+  };
+}
+
+/** Checks a weight is [K, N] (f32) or a quantized weight with that K, N that the kernels can read. */
+function checkWeight(label: string, name: string, w: MemvpWeight, K: number, N: number): void {
+  if (!isQuant(w)) {
+    checkTensor(label, name, w, [K, N]);
+    return;
+  }
+  check(w.K === K && w.N === N, label, () => `${name} is quantized [${w.K},${w.N}] but [${K},${N}] was expected`);
+  checkQuantWeight(label, w);
+  // The kernels load 16 bytes of a column at a time.
+  check((w.blockSize * w.bits) % 128 === 0, label, () => `${name}: ${w.bits}-bit blocks of ${w.blockSize} are not a multiple of 16 bytes`);
+}
+
+export function recordMemvpFfn(ctx: GpuContext, step: Step, a: MemvpFfnArgs): void {
+  const { u, w1, w3, w2, memK, memV, out } = a;
+  const n = memK?.shape[0] ?? 0;
+  const label = `memvpFfn(${a.form}) u ${shapeStr(u.shape)} w1 ${weightStr(w1)} w2 ${weightStr(w2)} n=${n}`;
+  check(u.shape.length === 2 && u.shape[0]! >= 1, label, () => 'u must be [L >= 1, d]');
+  const [L, d] = u.shape as [number, number];
+  const D = isQuant(w1) ? w1.N : (w1.shape[1] ?? 0);
+  check(d > 0 && d % 4 === 0 && D > 0 && D % 4 === 0, label, () => `d=${d} and D=${D} must be positive multiples of 4`);
+  checkTensor(label, 'u', u, [L, d]);
+  checkWeight(label, 'w1', w1, d, D);
+  if (a.form === 'llama') {
+    check(w3 !== undefined, label, () => 'the llama form needs w3');
+    checkWeight(label, 'w3', w3, d, D);
+    check(format(w1) === format(w3), label, () => `w3 ${weightStr(w3)} must have the format of w1`);
+  } else {
+    check(w3 === undefined, label, () => 'the bart form has no w3');
+  }
+  checkWeight(label, 'w2', w2, D, d);
+  if (a.b1) checkTensor(label, 'b1', a.b1, [D]);
+  if (a.b2) checkTensor(label, 'b2', a.b2, [d]);
+  if (a.residual) {
+    checkTensor(label, 'residual', a.residual, [L, d]);
+    check(a.residual.buffer !== out.buffer, label, () => 'out must not be the residual buffer (read and written in one dispatch)');
+  }
+  checkTensor(label, 'out', out, [L, d]);
+  check(!memK === !memV, label, () => 'memK and memV come together');
+  if (memK && memV) {
+    check(memK.shape.length === 2 && n >= 1, label, () => `memK ${shapeStr(memK.shape)} must be [n >= 1, ${d}]`);
+    checkTensor(label, 'memK', memK, [n, d]);
+    checkTensor(label, 'memV', memV, [n, d]);
+  }
+  check(n > 0 || (!a.mask && !a.scores), label, () => 'mask and scores need memory entries');
+  if (a.mask) checkTensor(label, 'mask', a.mask, [n]);
+  if (a.scores) checkTensor(label, 'scores', a.scores, [L, n]);
+  check(Number.isFinite(a.s), label, () => `s=${a.s} must be finite`);
+  const maxBuffers = ctx.limits.maxStorageBuffersPerShaderStage;
+  check(maxBuffers >= 12, label, () => `the up pass binds 12 storage buffers, the adapter allows ${maxBuffers}`);
+
+  const config = memvpFfnConfig(a);
+  const [upSpec, downSpec] = memvpFfnPipelines(config);
+  const { TM, WG_X, WG_Y } = tiling(config.decode);
+  const memTiles = ceilDiv(n, 4);
+  const hs4 = D / 4 + memTiles;
+  const hidden = step.temp(L * hs4 * 16, 'memvp hidden');
+  // Unused bindings get small dummies; the written one (scores) needs its own.
+  const dummy = step.temp(16, 'memvp dummy');
+  const scores = a.scores?.buffer ?? step.temp(16, 'memvp dummy scores');
+  const parts = (w: MemvpWeight | undefined) =>
+    !w ? [dummy, dummy, dummy] : isQuant(w) ? [w.packed.buffer, w.scales.buffer, w.zeroPoints?.buffer ?? dummy] : [w.buffer, dummy, dummy];
+  const rowGroups = ceilDiv(ceilDiv(L, TM), WG_Y);
+  step.dispatch({
+    pipeline: upSpec,
+    label: `${label} (up)`,
+    uniforms: new Uniforms()
+      .u32(L, d, D, n, hs4, D / 4, memTiles, isQuant(w1) ? d / w1.blockSize : 0, isQuant(w1) ? w1.blockSize : 0)
+      .f32(a.s).data,
+    buffers: [u.buffer, ...parts(w1), ...parts(w3), a.b1?.buffer ?? dummy, memK?.buffer ?? dummy, a.mask?.buffer ?? dummy, scores, hidden],
+    workgroups: [ceilDiv(D / 4 + memTiles, WG_X), rowGroups],
+  });
+  step.dispatch({
+    pipeline: downSpec,
+    label: `${label} (down)`,
+    uniforms: new Uniforms().u32(L, d, D, n, hs4, memTiles, isQuant(w2) ? D / w2.blockSize : 0, isQuant(w2) ? w2.blockSize : 0).data,
+    buffers: [hidden, ...parts(w2), memV?.buffer ?? dummy, a.b2?.buffer ?? dummy, a.residual?.buffer ?? dummy, out.buffer],
+    workgroups: [ceilDiv(d / 4, WG_X), rowGroups],
+  });
+}
+
+export interface MemvpFfnReferenceArgs {
+  form: MemvpForm;
+  L: number;
+  d: number;
+  D: number;
+  /** Memory entries (0 = the plain FFN). */
+  n: number;
+  u: Float32Array;
+  residual?: Float32Array;
+  /** f32 (dequantised for quantized weights): w1, w3 [d, D], w2 [D, d]. */
+  w1: Float32Array;
+  w3?: Float32Array;
+  w2: Float32Array;
+  b1?: Float32Array;
+  b2?: Float32Array;
+  memK?: Float32Array;
+  memV?: Float32Array;
+  s: number;
+  mask?: Float32Array;
+}
+
+/** Plain-TS MemVP FFN in f64 accumulation: the output [L, d] and the scores act(u K^T) [L, n]. */
+export function memvpFfnReference(r: MemvpFfnReferenceArgs): { out: Float32Array; scores: Float32Array } {
+  const { L, d, D, n, u } = r;
+  const act = FORM_ACT[r.form];
+  const out = new Float32Array(L * d);
+  const scores = new Float32Array(L * n);
+  const hidden = new Float64Array(D);
+  const mem = new Float64Array(n);
+  for (let l = 0; l < L; l++) {
+    for (let j = 0; j < D; j++) {
+      let a = r.b1?.[j] ?? 0;
+      let g = 0;
+      for (let k = 0; k < d; k++) {
+        a += u[l * d + k]! * r.w1[k * D + j]!;
+        if (r.w3) g += u[l * d + k]! * r.w3[k * D + j]!;
+      }
+      hidden[j] = r.form === 'llama' ? activationRef(a, act) * g : activationRef(a, act);
+    }
+    for (let i = 0; i < n; i++) {
+      let a = 0;
+      for (let k = 0; k < d; k++) a += u[l * d + k]! * r.memK![i * d + k]!;
+      const p = activationRef(a, act);
+      scores[l * n + i] = p;
+      mem[i] = r.s * (r.mask?.[i] ?? 1) * p;
+    }
+    for (let c = 0; c < d; c++) {
+      let y = (r.residual?.[l * d + c] ?? 0) + (r.b2?.[c] ?? 0);
+      for (let j = 0; j < D; j++) y += hidden[j]! * r.w2[j * d + c]!;
+      for (let i = 0; i < n; i++) y += mem[i]! * r.memV![i * d + c]!;
+      out[l * d + c] = y;
+    }
+  }
+  return { out, scores };
+}

@@ -1,0 +1,260 @@
+import { describe, expect, it } from 'vitest';
+import { KernelShapeError, Step, type GpuContext, type GpuTensor } from '../src/gpu/index.js';
+import { activationRef } from '../src/kernels/activations.js';
+import { empty, readF32, release, upload } from '../src/kernels/common.js';
+import {
+  memvpFfnConfig,
+  memvpFfnPipelines,
+  memvpFfnReference,
+  recordMemvpFfn,
+  type MemvpFfnArgs,
+  type MemvpForm,
+  type MemvpWeight,
+} from '../src/kernels/memvp-ffn.js';
+import { dequantizeBlockwise, quantizeBlockwise, releaseQuantWeight, uploadQuantWeight, type QuantBits } from '../src/kernels/quant.js';
+import { expectClose, gpu, randn } from './helpers/gpu.js';
+
+// Tolerances (|gpu - ref| <= atol + rtol * |ref|, reference accumulates in f64):
+// f32 weights 1e-4 + 1e-4 relative; quantized weights (reference on the dequantised weights) 3e-4 + 3e-4
+// relative: the kernel computes scale * (sum a q - zp * sum a), which cancels up to zp-sized terms in f32.
+const F32_TOL = 1e-4;
+const QUANT_TOL = 3e-4;
+
+interface Case {
+  form: MemvpForm;
+  L: number;
+  d: number;
+  D: number;
+  n: number;
+  bits?: 0 | QuantBits;
+  blockSize?: number;
+  symmetric?: boolean;
+  /** Quantize W2 too (default: same as W1/W3). */
+  quantDown?: boolean;
+  residual?: boolean;
+  bias?: boolean;
+  mask?: Float32Array;
+  scores?: boolean;
+  s?: number;
+  seed?: number;
+}
+
+interface Inputs {
+  u: Float32Array;
+  residual?: Float32Array;
+  w1: Float32Array;
+  w3?: Float32Array;
+  w2: Float32Array;
+  b1?: Float32Array;
+  b2?: Float32Array;
+  memK?: Float32Array;
+  memV?: Float32Array;
+}
+
+function inputs(c: Case): Inputs {
+  const { L, d, D, n } = c;
+  const seed = c.seed ?? 1;
+  return {
+    u: randn(L * d, seed, 1),
+    residual: c.residual ? randn(L * d, seed + 1) : undefined,
+    w1: randn(d * D, seed + 2, 1 / Math.sqrt(d)),
+    w3: c.form === 'llama' ? randn(d * D, seed + 3, 1 / Math.sqrt(d)) : undefined,
+    w2: randn(D * d, seed + 4, 1 / Math.sqrt(D)),
+    b1: c.bias ? randn(D, seed + 5, 0.5) : undefined,
+    b2: c.bias ? randn(d, seed + 6, 0.5) : undefined,
+    memK: n ? randn(n * d, seed + 7, 1 / Math.sqrt(d)) : undefined,
+    memV: n ? randn(n * d, seed + 8) : undefined,
+  };
+}
+
+/** Runs the kernel pair on `x` and returns the output, the scores and the weights the reference should use. */
+async function runGpu(ctx: GpuContext, c: Case, x: Inputs) {
+  const { L, d, D, n } = c;
+  const bits = c.bits ?? 0;
+  const owned: GpuTensor[] = [];
+  const quantOwned: Exclude<MemvpWeight, GpuTensor>[] = [];
+  const t = (data: Float32Array | undefined, shape: number[]) => {
+    if (!data) return undefined;
+    const g = upload(ctx, data, shape);
+    owned.push(g);
+    return g;
+  };
+  const weight = (w: Float32Array, K: number, N: number, quant: boolean): [MemvpWeight, Float32Array] => {
+    if (!quant || bits === 0) return [t(w, [K, N])!, w];
+    const opts = { bits, blockSize: c.blockSize ?? 32, symmetric: c.symmetric };
+    const q = quantizeBlockwise(w, K, N, opts);
+    const gw = uploadQuantWeight(ctx, q, K, N, opts);
+    quantOwned.push(gw);
+    return [gw, dequantizeBlockwise(q, K, N, opts)];
+  };
+  const [w1, w1f] = weight(x.w1, d, D, true);
+  const w3p = x.w3 ? weight(x.w3, d, D, true) : undefined;
+  const [w2, w2f] = weight(x.w2, D, d, c.quantDown ?? true);
+  const out = empty(ctx, [L, d]);
+  const scores = c.scores ? empty(ctx, [L, n]) : undefined;
+  owned.push(out, ...(scores ? [scores] : []));
+  const args: MemvpFfnArgs = {
+    form: c.form,
+    u: t(x.u, [L, d])!,
+    residual: t(x.residual, [L, d]),
+    w1,
+    w3: w3p?.[0],
+    w2,
+    b1: t(x.b1, [D]),
+    b2: t(x.b2, [d]),
+    memK: t(x.memK, [n, d]),
+    memV: t(x.memV, [n, d]),
+    s: c.s ?? 0.5,
+    mask: t(c.mask, [n]),
+    scores,
+    out,
+  };
+  await ctx.pipelines.prepare(memvpFfnPipelines(memvpFfnConfig(args)));
+  const step = new Step(ctx);
+  recordMemvpFfn(ctx, step, args);
+  await step.submit();
+  const result = { out: await readF32(ctx, out), scores: scores && (await readF32(ctx, scores)), w1: w1f, w3: w3p?.[1], w2: w2f };
+  release(ctx, ...owned);
+  for (const q of quantOwned) releaseQuantWeight(ctx, q);
+  return result;
+}
+
+async function check(c: Case): Promise<void> {
+  const ctx = await gpu();
+  const x = inputs(c);
+  const g = await runGpu(ctx, c, x);
+  const ref = memvpFfnReference({ form: c.form, L: c.L, d: c.d, D: c.D, n: c.n, ...x, w1: g.w1, w3: g.w3, w2: g.w2, s: c.s ?? 0.5, mask: c.mask });
+  const tol = c.bits ? QUANT_TOL : F32_TOL;
+  const what = `${c.form} L=${c.L} d=${c.d} D=${c.D} n=${c.n} bits=${c.bits ?? 0}`;
+  expectClose(g.out, ref.out, tol, tol, what);
+  if (g.scores) expectClose(g.scores, ref.scores, tol, tol, `${what} scores`);
+}
+
+describe('memvp_ffn kernels', () => {
+  it('llama form, f32 weights, odd L and n, d and D not multiples of the tile', async () => {
+    for (const [d, D] of [[36, 100], [64, 172]] as const) {
+      for (const L of [1, 3, 17]) {
+        for (const n of [0, 1, 7, 80]) await check({ form: 'llama', L, d, D, n, residual: true, seed: L + n });
+      }
+    }
+  });
+
+  it('bart form, f32 weights with biases, with and without residual', async () => {
+    for (const L of [1, 3, 17]) {
+      for (const n of [0, 7, 80]) await check({ form: 'bart', L, d: 36, D: 100, n, bias: true, residual: n === 7, seed: 3 * L + n });
+    }
+  });
+
+  it('4-bit and 8-bit weights match the reference on the dequantised weights', async () => {
+    // Each row is one pipeline pair (compiling dominates the time); L = 1 takes the decode variant.
+    const cases: [MemvpForm, QuantBits, number, boolean, number[], number[]][] = [
+      ['llama', 4, 32, false, [3, 17], [7, 80]],
+      ['llama', 4, 64, true, [1], [80]],
+      ['bart', 8, 16, false, [3, 17], [7]],
+      ['llama', 8, 32, true, [1], [7]],
+      ['llama', 8, 32, true, [17], [80]],
+    ];
+    for (const [form, bits, blockSize, symmetric, Ls, ns] of cases) {
+      for (const L of Ls) {
+        for (const n of ns) await check({ form, L, d: 64, D: 192, n, bits, blockSize, symmetric, residual: true, bias: form === 'bart' });
+      }
+    }
+    // Mixed: quantized W1/W3, f32 W2; and n = 0.
+    await check({ form: 'llama', L: 5, d: 64, D: 160, n: 0, bits: 4, blockSize: 32, quantDown: false, residual: true });
+  });
+
+  it('writes the scores act(u K^T), before the mask and s', async () => {
+    const ctx = await gpu();
+    for (const L of [1, 3]) {
+      const c: Case = { form: 'llama', L, d: 36, D: 100, n: 7, scores: true, mask: Float32Array.from([1, 0, 1, 1, 0, 1, 1]) };
+      const x = inputs(c);
+      const g = await runGpu(ctx, c, x);
+      const expected = new Float32Array(c.L * c.n);
+      for (let l = 0; l < c.L; l++) {
+        for (let i = 0; i < c.n; i++) {
+          let a = 0;
+          for (let k = 0; k < c.d; k++) a += x.u[l * c.d + k]! * x.memK![i * c.d + k]!;
+          expected[l * c.n + i] = activationRef(a, 'silu');
+        }
+      }
+      expectClose(g.scores!, expected, 1e-5, 1e-5, `scores L=${L}`);
+    }
+  });
+
+  it('the mask removes exactly the chosen entries', async () => {
+    const ctx = await gpu();
+    const blocked = new Set([0, 3, 41, 79]);
+    const c: Case = { form: 'llama', L: 5, d: 36, D: 100, n: 80, residual: true, mask: Float32Array.from({ length: 80 }, (_, i) => (blocked.has(i) ? 0 : 1)) };
+    const x = inputs(c);
+    const masked = await runGpu(ctx, c, x);
+    const keep = (m: Float32Array) => Float32Array.from(Array.from({ length: c.n }, (_, i) => i).filter((i) => !blocked.has(i)).flatMap((i) => Array.from(m.subarray(i * c.d, (i + 1) * c.d))));
+    const removed = await runGpu(ctx, { ...c, n: c.n - blocked.size, mask: undefined }, { ...x, memK: keep(x.memK!), memV: keep(x.memV!) });
+    expectClose(masked.out, removed.out, 1e-5, 1e-5, 'masked vs removed');
+  });
+
+  it('n = 0 is the plain SwiGLU FFN', async () => {
+    const ctx = await gpu();
+    const c: Case = { form: 'llama', L: 3, d: 64, D: 172, n: 0, residual: true };
+    const x = inputs(c);
+    const g = await runGpu(ctx, c, x);
+    const { L, d, D } = c;
+    const plain = new Float32Array(L * d);
+    for (let l = 0; l < L; l++) {
+      const h = new Float64Array(D);
+      for (let j = 0; j < D; j++) {
+        let a = 0;
+        let b = 0;
+        for (let k = 0; k < d; k++) {
+          a += x.u[l * d + k]! * x.w1[k * D + j]!;
+          b += x.u[l * d + k]! * x.w3![k * D + j]!;
+        }
+        h[j] = (a / (1 + Math.exp(-a))) * b;
+      }
+      for (let col = 0; col < d; col++) {
+        let y = x.residual![l * d + col]!;
+        for (let j = 0; j < D; j++) y += h[j]! * x.w2[j * d + col]!;
+        plain[l * d + col] = y;
+      }
+    }
+    expectClose(g.out, plain, F32_TOL, F32_TOL, 'plain FFN');
+  });
+
+  it('rejects bad shapes with a typed error naming the kernel and shapes', async () => {
+    const ctx = await gpu();
+    const made: GpuTensor[] = [];
+    const z = (...shape: number[]) => {
+      const t = empty(ctx, shape);
+      made.push(t);
+      return t;
+    };
+    const opts = (bits: QuantBits, blockSize: number) => ({ bits, blockSize });
+    const q = (K: number, N: number, bits: QuantBits, blockSize: number) =>
+      uploadQuantWeight(ctx, quantizeBlockwise(new Float32Array(K * N), K, N, opts(bits, blockSize)), K, N, opts(bits, blockSize));
+    const q4 = q(64, 96, 4, 16);
+    const q8 = q(64, 96, 8, 16);
+    const u = z(3, 36);
+    const base: MemvpFfnArgs = { form: 'llama', u, w1: z(36, 100), w3: z(36, 100), w2: z(100, 36), memK: z(7, 36), memV: z(7, 36), s: 0.1, out: z(3, 36) };
+    const bad: [Partial<MemvpFfnArgs>, RegExp][] = [
+      [{ u: z(3, 35) }, /memvpFfn\(llama\) u \[3,35\].*multiples of 4/],
+      [{ w1: z(36, 96) }, /memvpFfn\(llama\) u \[3,36\] w1 \[36,96\].*w3 has shape \[36,100\] but \[36,96\]/],
+      [{ w2: z(36, 100) }, /w2 has shape \[36,100\] but \[100,36\]/],
+      [{ memV: undefined }, /memK and memV come together/],
+      [{ memV: z(6, 36) }, /n=7.*memV has shape \[6,36\] but \[7,36\]/],
+      [{ mask: z(6) }, /mask has shape \[6\] but \[7\]/],
+      [{ scores: z(7, 3) }, /scores has shape \[7,3\] but \[3,7\]/],
+      [{ w3: undefined }, /the llama form needs w3/],
+      [{ form: 'bart' }, /memvpFfn\(bart\).*has no w3/],
+      [{ residual: base.out }, /must not be the residual/],
+      [{ u: z(3, 64), w1: q8, w3: z(64, 96), w2: z(96, 64), memK: z(7, 64), memV: z(7, 64), out: z(3, 64) }, /w3 \[64,96\] must have the format of w1/],
+      [{ u: z(3, 64), w1: q4, w3: q4, w2: z(96, 64), memK: z(7, 64), memV: z(7, 64), out: z(3, 64) }, /w1: 4-bit blocks of 16 are not a multiple of 16 bytes/],
+    ];
+    for (const [patch, message] of bad) {
+      const args = { ...base, ...patch };
+      expect(() => recordMemvpFfn(ctx, new Step(ctx), args)).toThrow(KernelShapeError);
+      expect(() => recordMemvpFfn(ctx, new Step(ctx), args)).toThrow(message);
+    }
+    release(ctx, ...made);
+    releaseQuantWeight(ctx, q4);
+    releaseQuantWeight(ctx, q8);
+  });
+});
