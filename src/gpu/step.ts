@@ -19,12 +19,14 @@ export interface Dispatch {
 
 type Op =
   | { kind: 'dispatch'; d: Dispatch; uniformOffset: number }
+  | { kind: 'write'; dst: GPUBuffer; dstOffset: number; data: Uint8Array; stagingOffset: number }
   | { kind: 'copy'; src: GPUBuffer; srcOffset: number; dst: GPUBuffer; dstOffset: number; size: number }
   | { kind: 'read'; src: GPUBuffer; offset: number; size: number; staging: GPUBuffer; resolve: (b: ArrayBuffer) => void; reject: (e: unknown) => void };
 
 export class Step {
   private readonly ops: Op[] = [];
   private uniformBytes = 0;
+  private writeBytes = 0;
   private submitted = false;
   private readonly temps: GPUBuffer[] = [];
 
@@ -54,6 +56,19 @@ export class Step {
     this.ops.push({ kind: 'copy', src, srcOffset, dst, dstOffset, size });
   }
 
+  /**
+   * Writes `data` into `dst` at this point of the step. Unlike queue.writeBuffer (which lands before the whole
+   * step runs), the write is ordered with the step's dispatches, so `dst` may be a pooled buffer that an earlier
+   * dispatch of this step still reads.
+   */
+  write(dst: GPUBuffer, data: ArrayBufferView, dstOffset = 0): void {
+    const bytes = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+    if (bytes.length % 4 !== 0) throw new Error(`${this.label}: writes must be whole 32-bit words, got ${bytes.length} bytes`);
+    if (bytes.length === 0) return;
+    this.ops.push({ kind: 'write', dst, dstOffset, data: bytes, stagingOffset: this.writeBytes });
+    this.writeBytes += bytes.length;
+  }
+
   /** A scratch buffer that returns to the pool once this step is submitted. */
   temp(bytes: number, label = 'temp'): GPUBuffer {
     const b = this.ctx.buffers.acquire(bytes, undefined, label);
@@ -73,6 +88,7 @@ export class Step {
     const { device } = this.ctx;
     const reads = this.ops.filter((o): o is Extract<Op, { kind: 'read' }> => o.kind === 'read');
     let uniformBuf: GPUBuffer | undefined;
+    let writeBuf: GPUBuffer | undefined;
     try {
       await this.ctx.guard(this.label, () => {
         if (this.uniformBytes > 0) {
@@ -85,6 +101,12 @@ export class Step {
           }
           device.queue.writeBuffer(uniformBuf, 0, staging);
         }
+        if (this.writeBytes > 0) {
+          writeBuf = this.ctx.buffers.acquire(this.writeBytes, undefined, 'step writes');
+          const staging = new Uint8Array(this.writeBytes);
+          for (const op of this.ops) if (op.kind === 'write') staging.set(op.data, op.stagingOffset);
+          device.queue.writeBuffer(writeBuf, 0, staging);
+        }
         const encoder = device.createCommandEncoder({ label: this.label });
         let pass: GPUComputePassEncoder | undefined;
         for (const op of this.ops) {
@@ -96,6 +118,7 @@ export class Step {
           pass?.end();
           pass = undefined;
           if (op.kind === 'copy') encoder.copyBufferToBuffer(op.src, op.srcOffset, op.dst, op.dstOffset, op.size);
+          else if (op.kind === 'write') encoder.copyBufferToBuffer(writeBuf!, op.stagingOffset, op.dst, op.dstOffset, op.data.length);
           else encoder.copyBufferToBuffer(op.src, op.offset, op.staging, 0, Math.ceil(op.size / 4) * 4);
         }
         pass?.end();
@@ -109,6 +132,7 @@ export class Step {
       throw e;
     } finally {
       if (uniformBuf) this.ctx.buffers.release(uniformBuf);
+      if (writeBuf) this.ctx.buffers.release(writeBuf);
       for (const t of this.temps) this.ctx.buffers.release(t);
     }
     await Promise.all(

@@ -2,8 +2,8 @@
 // record every other node's kernels into ONE step (one command encoder), release each buffer to the pool right
 // after its last reader is recorded (liveness-based reuse: later dispatches run after earlier ones in queue order),
 // submit once, and read back only the requested outputs.
-import { Step, type GpuContext, type PipelineSpec } from '../gpu/index.js';
-import { fromDeviceWords, uploadHost } from './convert.js';
+import { Step, sizeClass, type GpuContext, type PipelineSpec } from '../gpu/index.js';
+import { fromDeviceWords, toDeviceWords, uploadHost } from './convert.js';
 import { FeedError, GraphError, ShapeError, nodeLabel } from './errors.js';
 import type { Graph, Node, Value } from './ir.js';
 import { implFor, type DeviceTensor, type TensorMeta } from './ops/op.js';
@@ -29,6 +29,8 @@ const HOST_MAX_ELEMENTS = 1024;
 export class Executor {
   private readonly weights = new Map<Value, DeviceTensor>();
   private readonly lastUse = new Map<Value, number>();
+  /** Values some node needs on the CPU (a shape, an axis, a mask), and the values they are computed from. */
+  private readonly hostNeeded: ReadonlySet<Value>;
   private busy: Promise<unknown> = Promise.resolve();
 
   constructor(readonly ctx: GpuContext, readonly graph: Graph) {
@@ -37,6 +39,7 @@ export class Executor {
       for (const v of node.inputs) if (v) this.lastUse.set(v, i);
     });
     for (const v of graph.outputs) this.lastUse.set(v, Infinity);
+    this.hostNeeded = hostNeededValues(graph);
   }
 
   /** Uploads the large constants (weights) with byte progress. Pipelines are compiled by the first run. */
@@ -54,10 +57,18 @@ export class Executor {
   private weight(v: Value): DeviceTensor {
     let t = this.weights.get(v);
     if (!t) {
-      t = uploadHost(this.ctx, v.constant!, `initializer "${v.name}"`);
+      t = this.upload(v, v.constant!, `initializer "${v.name}"`);
       this.weights.set(v, t);
     }
     return t;
+  }
+
+  /** Uploads a value's data: one element per 32-bit word, or its raw bytes when a consumer lists it in packedInputs. */
+  private upload(v: Value, h: HostTensor, what: string): DeviceTensor {
+    const packed = v.consumers.filter((c) => implFor(c).packedInputs?.some((i) => c.inputs[i] === v));
+    if (packed.length === 0) return uploadHost(this.ctx, h, what);
+    if (packed.length !== v.consumers.length) throw new GraphError(`${what} is read both as packed bytes (${nodeLabel(packed[0]!)}) and as elements`);
+    return uploadPacked(this.ctx, h, what);
   }
 
   /** Runs are queued: a second call waits for the first, so steps never interleave. */
@@ -90,12 +101,12 @@ export class Executor {
       host.set(v, v.constant);
     }
     // Pass 1: shapes, CPU evaluation of shape arithmetic, and the pipelines the GPU nodes need.
-    const onGpu = graph.nodes.map((node) => this.planNode(node, metas, host));
+    const onGpu = graph.nodes.map((node) => planNode(node, metas, host, this.hostNeeded));
     const specs: PipelineSpec[] = [];
     graph.nodes.forEach((node, i) => {
       if (!onGpu[i]) return;
       const ins = node.inputs.map((v) => (v ? metas.get(v) : undefined));
-      specs.push(...implFor(node).pipelines(node, ins, node.outputs.map((v) => metas.get(v)!)));
+      specs.push(...implFor(node).pipelines(node, ins, node.outputs.map((v) => metas.get(v)!), ctx));
     });
     await ctx.pipelines.prepare(specs);
 
@@ -107,6 +118,14 @@ export class Executor {
       dev.set(v, t);
       if (isNew || refs.has(t.buffer)) refs.set(t.buffer, (refs.get(t.buffer) ?? 0) + 1);
     };
+    // Buffers freed mid-step are reused only for later nodes' outputs and go back to the pool after submit: CPU
+    // writes (uploads, host results written through step temps) run before the step's commands, so they must
+    // never land in a buffer that a dispatch recorded earlier still reads or writes.
+    const recycled: GPUBuffer[] = [];
+    const acquire = (bytes: number, label: string): GPUBuffer => {
+      const i = recycled.findIndex((b) => b.size === sizeClass(bytes));
+      return i >= 0 ? recycled.splice(i, 1)[0]! : ctx.buffers.acquire(bytes, undefined, label);
+    };
     const drop = (v: Value): void => {
       const t = dev.get(v);
       if (!t || !refs.has(t.buffer)) return;
@@ -114,13 +133,13 @@ export class Executor {
       if (n > 0) refs.set(t.buffer, n);
       else {
         refs.delete(t.buffer);
-        ctx.buffers.release(t.buffer);
+        recycled.push(t.buffer);
       }
     };
     try {
       graph.nodes.forEach((node, index) => {
-        if (onGpu[index]) this.recordNode(node, metas, host, dev, own, step);
-        for (const v of node.inputs) if (v && this.lastUse.get(v) === index) drop(v);
+        if (onGpu[index]) this.recordNode(node, metas, host, dev, own, acquire, step);
+        for (const v of new Set(node.inputs)) if (v && this.lastUse.get(v) === index) drop(v);
       });
 
       const reads: { name: string; meta: TensorMeta; bytes: Promise<ArrayBuffer> }[] = [];
@@ -132,17 +151,20 @@ export class Executor {
           result.set(v.name, h);
           continue;
         }
-        const t = dev.get(v) ?? this.toDevice(v, h!, own);
+        const t = dev.get(v) ?? this.toDevice(v, h!, own, step);
         if (keep.has(v.name)) {
           result.set(v.name, t);
           refs.delete(t.buffer);
-        } else reads.push({ name: v.name, meta, bytes: step.read(t.buffer, Math.max(4, size(meta.dims) * 4)) });
+        } else {
+          const compact = t.kvCapacity === undefined ? t : compactKv(step, t);
+          reads.push({ name: v.name, meta, bytes: step.read(compact.buffer, Math.max(4, size(meta.dims) * 4)) });
+        }
       }
       await step.submit();
       for (const r of reads) result.set(r.name, fromDeviceWords(await r.bytes, r.meta.type, r.meta.dims));
       return result;
     } finally {
-      for (const b of refs.keys()) ctx.buffers.release(b);
+      for (const b of [...refs.keys(), ...recycled]) ctx.buffers.release(b);
     }
   }
 
@@ -178,15 +200,99 @@ export class Executor {
     }
   }
 
-  private toDevice(v: Value, h: HostTensor, own: (v: Value, t: DeviceTensor, isNew: boolean) => void): DeviceTensor {
+  /** A host value as a GPU tensor: weights are uploaded once; run values are written in step order (see Step.write). */
+  private toDevice(v: Value, h: HostTensor, own: (v: Value, t: DeviceTensor, isNew: boolean) => void, step: Step): DeviceTensor {
     if (v.constant) return this.weight(v);
-    const t = uploadHost(this.ctx, h, `value "${v.name}"`);
+    const words = toDeviceWords(h, `value "${v.name}"`);
+    const t: DeviceTensor = { buffer: this.ctx.buffers.acquire(Math.max(4, words.byteLength), undefined, v.name), shape: h.dims, dtype: deviceType(h.type), type: h.type };
+    step.write(t.buffer, words);
     own(v, t, true);
     return t;
   }
 
-  /** Infers the node's output shapes; evaluates it on the CPU when it is shape arithmetic. Returns whether it runs on the GPU. */
-  private planNode(node: Node, metas: Map<Value, TensorMeta>, host: Map<Value, HostTensor>): boolean {
+
+  private recordNode(
+    node: Node,
+    metas: Map<Value, TensorMeta>,
+    host: Map<Value, HostTensor>,
+    dev: Map<Value, DeviceTensor>,
+    own: (v: Value, t: DeviceTensor, isNew: boolean) => void,
+    acquire: (bytes: number, label: string) => GPUBuffer,
+    step: Step,
+  ): void {
+    const impl = implFor(node);
+    const inHost = node.inputs.map((v) => (v ? host.get(v) : undefined));
+    const outMetas = node.outputs.map((v) => metas.get(v)!);
+    const inputs = node.inputs.map((v, i) => {
+      // Inputs the op reads on the CPU (shapes, axes) never go to the GPU.
+      if (!v || impl.hostInputs?.includes(i)) return undefined;
+      const t = dev.get(v) ?? this.toDevice(v, inHost[i]!, own, step);
+      return t.kvCapacity !== undefined && !impl.acceptsKvCache ? compactKv(step, t) : t;
+    });
+    if (impl.aliases) {
+      node.outputs.forEach((v, i) => {
+        const src = inputs[impl.aliases![i]!]!;
+        own(v, { buffer: src.buffer, shape: outMetas[i]!.dims, dtype: deviceType(outMetas[i]!.type), type: outMetas[i]!.type }, false);
+      });
+      return;
+    }
+    const provided = new Set(impl.providesOutputs ?? []);
+    const outputs = node.outputs.map((v, i) => {
+      if (provided.has(i)) return undefined;
+      const m = outMetas[i]!;
+      const t: DeviceTensor = {
+        buffer: acquire(Math.max(4, size(m.dims) * 4), `${nodeLabel(node)} output ${i}`),
+        shape: m.dims,
+        dtype: deviceType(m.type),
+        type: m.type,
+      };
+      own(v, t, true);
+      return t;
+    });
+    const given = impl.record!({ ctx: this.ctx, step }, node, inputs, outputs, inHost);
+    for (const i of provided) {
+      const t = given?.get(i);
+      if (!t) throw new ShapeError(node, `did not provide output ${i}`);
+      // An output grown in place in an input's buffer shares that input's ownership; a new buffer is this run's.
+      own(node.outputs[i]!, t, !inputs.some((x) => x?.buffer === t.buffer));
+    }
+  }
+}
+
+/** A tensor's raw bytes in zero-padded u32 words (shape [words]), for the inputs an op lists in packedInputs. */
+function uploadPacked(ctx: GpuContext, h: HostTensor, what: string): DeviceTensor {
+  const words = new Uint32Array(Math.max(1, Math.ceil(h.data.byteLength / 4)));
+  new Uint8Array(words.buffer).set(new Uint8Array(h.data.buffer, h.data.byteOffset, h.data.byteLength));
+  return { buffer: ctx.buffers.upload(words, what), shape: [words.length], dtype: 'u32', type: h.type };
+}
+
+/** A compact copy [1, H, T, hd] of a KV-cache tensor stored with room for kvCapacity positions (a step temp). */
+function compactKv(step: Step, t: DeviceTensor): DeviceTensor {
+  const [, heads, len, hd] = t.shape as [number, number, number, number];
+  const cap = t.kvCapacity!;
+  const out = step.temp(Math.max(4, heads * len * hd * 4), 'kv compact');
+  if (len > 0) for (let h = 0; h < heads; h++) step.copy(t.buffer, out, len * hd * 4, h * cap * hd * 4, h * len * hd * 4);
+  return { buffer: out, shape: t.shape, dtype: t.dtype, type: t.type };
+}
+
+/** Values some node needs on the CPU (a shape, an axis), and the values they are computed from. */
+export function hostNeededValues(graph: Graph): Set<Value> {
+  const needed = new Set<Value>();
+  for (const node of [...graph.nodes].reverse()) {
+    const impl = implFor(node);
+    for (const i of impl.hostInputs ?? []) if (node.inputs[i]) needed.add(node.inputs[i]!);
+    if (impl.host && !impl.metaOnly && node.outputs.some((v) => needed.has(v))) {
+      for (const v of node.inputs) if (v) needed.add(v);
+    }
+  }
+  return needed;
+}
+
+/**
+ * Pass 1 for one node: infers its output shapes and evaluates it on the CPU when it is shape arithmetic.
+ * Returns whether it must run on the GPU.
+ */
+export function planNode(node: Node, metas: Map<Value, TensorMeta>, host: Map<Value, HostTensor>, hostNeeded: ReadonlySet<Value>): boolean {
     const impl = implFor(node);
     const inMetas = node.inputs.map((v) => (v ? metas.get(v) : undefined));
     node.inputs.forEach((v, i) => {
@@ -209,45 +315,9 @@ export class Executor {
 
     const allHost = node.inputs.every((v, i) => !v || inHost[i] || impl.metaOnly);
     const smallInts = outMetas.every((m) => !isFloat(m.type) && size(m.dims) <= HOST_MAX_ELEMENTS);
-    if (!(impl.host && allHost && smallInts)) return true;
+    const needed = node.outputs.some((v) => hostNeeded.has(v));
+    if (!(impl.host && allHost && (smallInts || needed))) return true;
     const outs = impl.host(node, inHost, inMetas);
     node.outputs.forEach((v, i) => host.set(v, outs[i]!));
     return false;
-  }
-
-  private recordNode(
-    node: Node,
-    metas: Map<Value, TensorMeta>,
-    host: Map<Value, HostTensor>,
-    dev: Map<Value, DeviceTensor>,
-    own: (v: Value, t: DeviceTensor, isNew: boolean) => void,
-    step: Step,
-  ): void {
-    const impl = implFor(node);
-    const inHost = node.inputs.map((v) => (v ? host.get(v) : undefined));
-    const outMetas = node.outputs.map((v) => metas.get(v)!);
-    const inputs = node.inputs.map((v, i) => {
-      if (!v) return undefined;
-      return dev.get(v) ?? this.toDevice(v, inHost[i]!, own);
-    });
-    if (impl.aliases) {
-      node.outputs.forEach((v, i) => {
-        const src = inputs[impl.aliases![i]!]!;
-        own(v, { buffer: src.buffer, shape: outMetas[i]!.dims, dtype: deviceType(outMetas[i]!.type), type: outMetas[i]!.type }, false);
-      });
-      return;
-    }
-    const outputs = node.outputs.map((v, i) => {
-      const m = outMetas[i]!;
-      const t: DeviceTensor = {
-        buffer: this.ctx.buffers.acquire(Math.max(4, size(m.dims) * 4), undefined, `${nodeLabel(node)} output ${i}`),
-        shape: m.dims,
-        dtype: deviceType(m.type),
-        type: m.type,
-      };
-      own(v, t, true);
-      return t;
-    });
-    impl.record!({ ctx: this.ctx, step }, node, inputs, outputs, inHost);
-  }
 }

@@ -70,6 +70,23 @@ export class Graph {
     for (const v of node.outputs) if (v.producer === node) v.producer = undefined;
   }
 
+  /** Reorders the nodes so that every value is produced before it is read, keeping the current order where it can. */
+  sortTopologically(): void {
+    const placed = new Set<Node>();
+    const order: Node[] = [];
+    const visit = (n: Node, path: Set<Node>): void => {
+      if (placed.has(n)) return;
+      if (path.has(n)) throw new Error(`the graph has a cycle through node "${n.name}"`);
+      path.add(n);
+      for (const v of n.inputs) if (v?.producer) visit(v.producer, path);
+      path.delete(n);
+      placed.add(n);
+      order.push(n);
+    };
+    for (const n of this.nodes) visit(n, new Set());
+    this.nodes = order;
+  }
+
   /** Points every consumer of `from` at `to` (graph outputs included). */
   replaceUses(from: Value, to: Value): void {
     for (const c of from.consumers) {

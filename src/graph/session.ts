@@ -10,11 +10,21 @@ import './ops/index.js';
 import type { DeviceTensor } from './ops/op.js';
 import { eliminateDead } from './passes/eliminate-dead.js';
 import { foldConstants } from './passes/fold-constants.js';
+import { fuseAttention } from './passes/fuse-attention.js';
+import { fuseMemvpFfn } from './passes/fuse-memvp-ffn.js';
 import type { HostTensor } from './tensor.js';
+
+/** Fusion passes in the order they run: the big patterns first, before smaller rewrites take their parts. */
+const FUSIONS: [string, (g: Graph) => number][] = [
+  ['attention', fuseAttention],
+  ['memvpFfn', fuseMemvpFfn],
+];
 
 export interface SessionOptions extends Pick<LoadOnnxOptions, 'signal' | 'externalData'> {
   /** The GPU context to run on (one is created if absent). */
   gpu?: GpuContext;
+  /** Run the fusion passes (default true); off gives the plain operator-by-operator graph, for comparison. */
+  fusions?: boolean;
   /** Byte progress of fetching the model and then of uploading its weights. */
   onProgress?: (stage: 'fetch' | 'upload', loaded: number, total: number) => void;
 }
@@ -25,6 +35,8 @@ export interface SessionStats {
   removed: number;
   /** Operator counts after the passes, e.g. { MatMul: 12, 'memvp.MemVpFfn': 4 }. */
   ops: Record<string, number>;
+  /** Rewrites per fusion pass, e.g. { attention: 4, memvpFfn: 4 }. */
+  fusions: Record<string, number>;
   pipelines: number;
 }
 
@@ -47,6 +59,8 @@ export class InferenceSession {
           });
     const graph = await graphFromOnnx(model);
     const folded = foldConstants(graph);
+    const fusions: Record<string, number> = {};
+    if (options.fusions ?? true) for (const [name, pass] of FUSIONS) fusions[name] = pass(graph);
     const removed = eliminateDead(graph);
     const gpu = options.gpu ?? (await GpuContext.create());
     const executor = new Executor(gpu, graph);
@@ -56,7 +70,7 @@ export class InferenceSession {
       const key = n.domain ? `${n.domain}.${n.op}` : n.op;
       ops[key] = (ops[key] ?? 0) + 1;
     }
-    const stats = { nodes: graph.nodes.length, folded, removed, ops, pipelines: gpu.pipelines.size };
+    const stats = { nodes: graph.nodes.length, folded, removed, ops, fusions, pipelines: gpu.pipelines.size };
     return new InferenceSession(gpu, graph, executor, stats);
   }
 

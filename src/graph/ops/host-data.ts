@@ -22,13 +22,9 @@ export function rawElements(t: HostTensor): { [i: number]: unknown; readonly len
   return t.data as unknown as { [i: number]: unknown; readonly length: number };
 }
 
-/** Records writing host data into `out` (a scratch upload, then a buffer copy ordered with the step's work). */
+/** Records writing host data into `out`, ordered with the step's other work. */
 export function recordHostUpload(env: RunEnv, t: HostTensor, out: DeviceTensor): void {
-  const words = toDeviceWords(t, `${out.type} output [${out.shape}]`);
-  if (words.length === 0) return;
-  const tmp = env.step.temp(words.byteLength, 'host upload');
-  env.ctx.device.queue.writeBuffer(tmp, 0, words.buffer, words.byteOffset, words.byteLength);
-  env.step.copy(tmp, out.buffer, words.byteLength);
+  env.step.write(out.buffer, toDeviceWords(t, `${out.type} output [${out.shape}]`));
 }
 
 /** Input i's host data, which the op needs to know its output shape. */

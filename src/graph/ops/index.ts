@@ -4,3 +4,5 @@ import './reduce.js';
 import './shape.js';
 import './movement.js';
 import './conv.js';
+import './nn.js';
+import './fused.js';

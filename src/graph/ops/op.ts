@@ -14,6 +14,11 @@ export interface TensorMeta {
 /** A tensor on the GPU with its ONNX element type (its storage type is deviceType(type)). */
 export interface DeviceTensor extends GpuTensor {
   readonly type: ElemType;
+  /**
+   * Set on KV-cache tensors [1, heads, length, headDim]: dim 2 is stored with room for this many positions, so a
+   * decode step appends in place. Only ops with `acceptsKvCache` read such a tensor; others get a compact copy.
+   */
+  readonly kvCapacity?: number;
 }
 
 export interface RunEnv {
@@ -35,10 +40,26 @@ export interface OpImpl {
   readonly hostInputs?: readonly number[];
   /** Output i is a view of input aliases[i] with another shape (Reshape, Squeeze, ...): no kernel runs. */
   readonly aliases?: readonly number[];
-  /** Pipelines the node needs for these input/output types; compiled (asynchronously) before the first run records it. */
-  pipelines(node: Node, inputs: readonly (TensorMeta | undefined)[], outputs: readonly TensorMeta[]): PipelineSpec[];
-  /** Records the node's kernels; absent for alias ops. */
-  record?(env: RunEnv, node: Node, inputs: readonly (DeviceTensor | undefined)[], outputs: readonly DeviceTensor[], host: readonly (HostTensor | undefined)[]): void;
+  /** Inputs uploaded as their raw bytes packed into u32 words instead of one element per word (quantized weights). */
+  readonly packedInputs?: readonly number[];
+  /**
+   * Pipelines the node needs for these input/output types on this context's adapter; compiled (asynchronously)
+   * before the first run records it.
+   */
+  pipelines(node: Node, inputs: readonly (TensorMeta | undefined)[], outputs: readonly TensorMeta[], ctx: GpuContext): PipelineSpec[];
+  /** Reads inputs stored with kvCapacity as they are (the fused attention op). */
+  readonly acceptsKvCache?: boolean;
+  /** Outputs whose buffers record() returns itself instead of getting fresh ones (a KV cache grown in place). */
+  readonly providesOutputs?: readonly number[];
+  /** Records the node's kernels; absent for alias ops. Returns the outputs listed in providesOutputs, by index. */
+  record?(
+    env: RunEnv,
+    node: Node,
+    inputs: readonly (DeviceTensor | undefined)[],
+    /** Undefined at the indices of providesOutputs. */
+    outputs: readonly (DeviceTensor | undefined)[],
+    host: readonly (HostTensor | undefined)[],
+  ): void | ReadonlyMap<number, DeviceTensor>;
 }
 
 /** The op registry: key is `domain:op` with '' for ONNX's default domain. */

@@ -1,0 +1,122 @@
+// Operators that the fusion passes create (domain "memvp"): one node per attention block with its KV cache,
+// and one per FFN block with MemVP's memory branch. Each runs our fused kernels.
+import { shapeStr } from '../../gpu/index.js';
+import { attentionPipeline, recordAttention } from '../../kernels/attention.js';
+import { kvAppendPipeline, recordKvAppend, type KvCache } from '../../kernels/kv-cache.js';
+import { memvpFfnConfig, memvpFfnPipelines, recordMemvpFfn, type MemvpFfnArgs, type MemvpForm } from '../../kernels/memvp-ffn.js';
+import { recordRopeTable, ropePipeline } from '../../kernels/rope.js';
+import { ShapeError } from '../errors.js';
+import { attr, type Node } from '../ir.js';
+import { size } from '../tensor.js';
+import { registerOp, type DeviceTensor, type RunEnv, type TensorMeta } from './op.js';
+
+const view = (t: DeviceTensor, shape: readonly number[]): DeviceTensor => ({ ...t, shape });
+
+/** Room for positions in a newly allocated KV cache: powers of two from 64, so a decode loop regrows rarely. */
+export function kvCapacityFor(length: number): number {
+  return Math.max(64, 2 ** Math.ceil(Math.log2(Math.max(1, length))));
+}
+
+/**
+ * memvp.Attention: inputs q [1, L, H*hd], k and v [1, L, Hkv*hd] (projections, before RoPE), cos and sin
+ * [..., L, hd], past_key and past_value [1, Hkv, P, hd]; outputs [1, L, H*hd] and present_key/value
+ * [1, Hkv, P+L, hd]. The presents are KV-cache tensors (kvCapacity): a past that is itself a present from the
+ * previous run with room left is appended to in place, so a decode step never copies the past.
+ */
+registerOp(
+  'Attention',
+  {
+    acceptsKvCache: true,
+    providesOutputs: [1, 2],
+    infer(node, [q, k, , , , pastK]) {
+      const heads = attr<number>(node, 'num_heads', 0);
+      const kvHeads = attr<number>(node, 'num_kv_heads', 0);
+      const [b, L] = q!.dims;
+      const [, h, P, hd] = pastK!.dims as [number, number, number, number];
+      if (b !== 1) throw new ShapeError(node, `batch ${b} is not supported: the KV cache holds one sequence`);
+      if (h !== kvHeads || q!.dims[2] !== heads * hd || k!.dims[2] !== kvHeads * hd) {
+        throw new ShapeError(node, `q ${shapeStr(q!.dims)}, k ${shapeStr(k!.dims)} and past ${shapeStr(pastK!.dims)} do not fit ${heads} heads / ${kvHeads} kv heads`);
+      }
+      const present: TensorMeta = { type: 'float32', dims: [1, kvHeads, P + L!, hd] };
+      return [{ type: 'float32', dims: q!.dims }, present, present];
+    },
+    pipelines: (_node, [q], _outputs, ctx) => [ropePipeline(true), kvAppendPipeline(), attentionPipeline(q!.dims[1] === 1 ? 'decode' : 'prefill', ctx.adapter)],
+    record(env, node, [q, k, v, cos, sin, pastK, pastV], [out]) {
+      const heads = attr<number>(node, 'num_heads', 0);
+      const kvHeads = attr<number>(node, 'num_kv_heads', 0);
+      const L = q!.shape[1]!;
+      const [, , P, hd] = pastK!.shape as [number, number, number, number];
+      const { ctx, step } = env;
+      const qRot = view({ ...q!, buffer: step.temp(size(q!.shape) * 4, 'q rot') }, [L, heads * hd]);
+      const kRot = view({ ...k!, buffer: step.temp(size(k!.shape) * 4, 'k rot') }, [L, kvHeads * hd]);
+      const table = (t: DeviceTensor) => view(t, [L, hd]);
+      recordRopeTable(ctx, step, view(q!, [L, heads * hd]), table(cos!), table(sin!), { heads, out: qRot });
+      recordRopeTable(ctx, step, view(k!, [L, kvHeads * hd]), table(cos!), table(sin!), { heads: kvHeads, out: kRot });
+      const keys = cacheFor(env, pastK!, P + L);
+      const values = cacheFor(env, pastV!, P + L);
+      const cache: KvCache = { keys: view(keys, [kvHeads, keys.kvCapacity!, hd]), values: view(values, [kvHeads, values.kvCapacity!, hd]) };
+      recordKvAppend(ctx, step, cache, kRot, view(v!, [L, kvHeads * hd]), P);
+      recordAttention(ctx, step, qRot, cache, view(out!, [L, heads * hd]), {
+        numHeads: heads,
+        pastLen: P,
+        causal: attr<number>(node, 'causal', 1) === 1,
+        scale: attr<number>(node, 'scale', 0),
+      });
+      const present = (t: DeviceTensor): DeviceTensor => ({ ...t, shape: [1, kvHeads, P + L, hd] });
+      return new Map([
+        [1, present(keys)],
+        [2, present(values)],
+      ]);
+    },
+  },
+  'memvp',
+);
+
+/** The past's own buffer when it has room for `length` positions, else a new cache holding a copy of the past. */
+function cacheFor(env: RunEnv, past: DeviceTensor, length: number): DeviceTensor {
+  if (past.kvCapacity !== undefined && past.kvCapacity >= length) return past;
+  const [, heads, P, hd] = past.shape as [number, number, number, number];
+  const capacity = kvCapacityFor(length);
+  const buffer = env.ctx.buffers.acquire(heads * capacity * hd * 4, undefined, 'kv cache');
+  const from = past.kvCapacity ?? P;
+  if (P > 0) for (let h = 0; h < heads; h++) env.step.copy(past.buffer, buffer, P * hd * 4, h * from * hd * 4, h * capacity * hd * 4);
+  return { buffer, shape: past.shape, dtype: 'f32', type: 'float32', kvCapacity: capacity };
+}
+
+/**
+ * memvp.MemVpFfn: inputs u [.., L, d] (after the FFN's RMSNorm), the residual h, W1, W3 [d, D], W2 [D, d],
+ * and optionally the MemVP memory K, V [n, d]; attributes form (llama) and s. out = h + SwiGLU(u) + s SiLU(u K^T) V.
+ */
+registerOp(
+  'MemVpFfn',
+  {
+    infer: (_node, [, h]) => [{ type: 'float32', dims: h!.dims }],
+    pipelines: (node, inputs) => memvpFfnPipelines(memvpFfnConfig(ffnArgs(node, inputs.map((m) => m && fakeTensor(m))))),
+    record(env, node, inputs, [out]) {
+      recordMemvpFfn(env.ctx, env.step, ffnArgs(node, inputs, out));
+    },
+  },
+  'memvp',
+);
+
+/** A meta dressed as a tensor, so the pipeline choice reads the same shapes record() will see. */
+function fakeTensor(m: TensorMeta): DeviceTensor {
+  return { buffer: undefined as unknown as GPUBuffer, shape: m.dims, dtype: 'f32', type: m.type };
+}
+
+function ffnArgs(node: Node, [u, h, w1, w3, w2, k, v]: readonly (DeviceTensor | undefined)[], out?: DeviceTensor): MemvpFfnArgs {
+  const d = u!.shape.at(-1)!;
+  const L = size(u!.shape) / d;
+  return {
+    form: attr<string>(node, 'form', 'llama') as MemvpForm,
+    u: view(u!, [L, d]),
+    residual: view(h!, [L, d]),
+    w1: w1!,
+    w3,
+    w2: w2!,
+    memK: k,
+    memV: v,
+    s: attr<number>(node, 's', 0),
+    out: out && view(out, [L, d]),
+  } as MemvpFfnArgs;
+}
