@@ -23,6 +23,8 @@ export interface CaseResult {
   passed: boolean;
   outputs: OutputCheck[];
   stats: SessionStats;
+  /** Compiled pipelines in the GPU context after the runs. */
+  pipelines: number;
 }
 
 async function readTensors(dir: string, prefix: string): Promise<HostTensor[]> {
@@ -56,9 +58,9 @@ export function compare(actual: HostTensor, expected: HostTensor, tolerance: num
   return { maxAbsDiff: max, ok };
 }
 
-export async function runOnnxCase(dir: string, options: { tolerance?: number; gpu?: GpuContext } = {}): Promise<CaseResult> {
+export async function runOnnxCase(dir: string, options: { tolerance?: number; gpu?: GpuContext; fusions?: boolean } = {}): Promise<CaseResult> {
   const tolerance = options.tolerance ?? 1e-3;
-  const session = await InferenceSession.create(join(dir, 'model.onnx'), { gpu: options.gpu });
+  const session = await InferenceSession.create(join(dir, 'model.onnx'), { gpu: options.gpu, fusions: options.fusions });
   const sets = (await readdir(dir)).filter((f) => f.startsWith('test_data_set_')).sort();
   const outputs: OutputCheck[] = [];
   for (const set of sets) {
@@ -73,5 +75,5 @@ export async function runOnnxCase(dir: string, options: { tolerance?: number; gp
     });
   }
   session.dispose();
-  return { case: dir.split('/').pop()!, passed: outputs.every((o) => o.ok), outputs, stats: session.stats };
+  return { case: dir.split('/').pop()!, passed: outputs.every((o) => o.ok), outputs, stats: session.stats, pipelines: session.gpu.pipelines.size };
 }

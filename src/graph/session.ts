@@ -9,15 +9,23 @@ import type { Graph } from './ir.js';
 import './ops/index.js';
 import type { DeviceTensor } from './ops/op.js';
 import { eliminateDead } from './passes/eliminate-dead.js';
+import { fuseActivations } from './passes/activation.js';
 import { foldConstants } from './passes/fold-constants.js';
 import { fuseAttention } from './passes/fuse-attention.js';
 import { fuseMemvpFfn } from './passes/fuse-memvp-ffn.js';
+import { lowerLegacySoftmax } from './passes/legacy-softmax.js';
+import { fuseMatmulBias } from './passes/matmul-bias.js';
+import { fuseRmsNorm } from './passes/rmsnorm.js';
 import type { HostTensor } from './tensor.js';
 
 /** Fusion passes in the order they run: the big patterns first, before smaller rewrites take their parts. */
 const FUSIONS: [string, (g: Graph) => number][] = [
   ['attention', fuseAttention],
   ['memvpFfn', fuseMemvpFfn],
+  ['rmsnorm', fuseRmsNorm],
+  // Activations first: matmul-bias folds an Activation that follows a MatMul into its epilogue.
+  ['activation', fuseActivations],
+  ['matmul-bias', fuseMatmulBias],
 ];
 
 export interface SessionOptions extends Pick<LoadOnnxOptions, 'signal' | 'externalData'> {
@@ -37,7 +45,6 @@ export interface SessionStats {
   ops: Record<string, number>;
   /** Rewrites per fusion pass, e.g. { attention: 4, memvpFfn: 4 }. */
   fusions: Record<string, number>;
-  pipelines: number;
 }
 
 export class InferenceSession {
@@ -58,6 +65,7 @@ export class InferenceSession {
             onProgress: (loaded, total) => options.onProgress?.('fetch', loaded, total ?? loaded),
           });
     const graph = await graphFromOnnx(model);
+    lowerLegacySoftmax(graph);
     const folded = foldConstants(graph);
     const fusions: Record<string, number> = {};
     if (options.fusions ?? true) for (const [name, pass] of FUSIONS) fusions[name] = pass(graph);
@@ -70,7 +78,7 @@ export class InferenceSession {
       const key = n.domain ? `${n.domain}.${n.op}` : n.op;
       ops[key] = (ops[key] ?? 0) + 1;
     }
-    const stats = { nodes: graph.nodes.length, folded, removed, ops, fusions, pipelines: gpu.pipelines.size };
+    const stats = { nodes: graph.nodes.length, folded, removed, ops, fusions };
     return new InferenceSession(gpu, graph, executor, stats);
   }
 
