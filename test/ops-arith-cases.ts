@@ -217,7 +217,7 @@ export async function runNode(ctx: GpuContext, op: string, attrs: ReadonlyMap<st
   const inMetas = inputs.map((t) => t && { type: t.type, dims: t.dims });
   const metas = impl.infer(node, inMetas, host);
   metas.forEach((m, i) => ((node.outputs[i]!.type = m.type), (node.outputs[i]!.shape = [...m.dims])));
-  await ctx.pipelines.prepare(impl.pipelines(node, inMetas, metas));
+  await ctx.pipelines.prepare(impl.pipelines(node, inMetas, metas, ctx, {}));
   const dev = inputs.map((t, i) => (t && !hostIdx.has(i) ? uploadHost(ctx, t, `in${i}`) : undefined));
   const outs: DeviceTensor[] = metas.map((m, i) => {
     const alias = impl.aliases?.[i];
@@ -225,7 +225,7 @@ export async function runNode(ctx: GpuContext, op: string, attrs: ReadonlyMap<st
     return { ...empty(ctx, m.dims, deviceType(m.type), `out${i}`), type: m.type };
   });
   const step = new Step(ctx, op);
-  impl.record?.({ ctx, step }, node, dev, outs, host);
+  impl.record?.({ ctx, step, options: {}, extraOutput: () => undefined }, node, dev, outs, host);
   const reads = outs.map((t) => step.read(t.buffer, size(t.shape) * 4));
   await step.submit();
   const gpu = await Promise.all(reads.map(async (r, i) => fromDeviceWords(await r, metas[i]!.type, metas[i]!.dims)));

@@ -6,7 +6,9 @@ import { Step, sizeClass, type GpuContext, type PipelineSpec } from '../gpu/inde
 import { fromDeviceWords, toDeviceWords, uploadHost } from './convert.js';
 import { FeedError, GraphError, ShapeError, nodeLabel } from './errors.js';
 import type { Graph, Node, Value } from './ir.js';
-import { implFor, type DeviceTensor, type TensorMeta } from './ops/op.js';
+import { implFor, type DeviceTensor, type RunEnv, type RunOptions, type TensorMeta } from './ops/op.js';
+
+export type { RunOptions };
 import { deviceType, isFloat, size, type HostTensor } from './tensor.js';
 
 /** A feed: host data, or a tensor already on the GPU (an output kept from an earlier run). */
@@ -14,11 +16,6 @@ export type Feed = HostTensor | DeviceTensor;
 
 export function isDeviceTensor(f: Feed): f is DeviceTensor {
   return 'buffer' in f;
-}
-
-export interface RunOptions {
-  /** Outputs to leave on the GPU instead of reading back; the caller releases them with `release()`. */
-  keepOnGpu?: Iterable<string>;
 }
 
 export type RunResult = Map<string, Feed>;
@@ -106,7 +103,7 @@ export class Executor {
     graph.nodes.forEach((node, i) => {
       if (!onGpu[i]) return;
       const ins = node.inputs.map((v) => (v ? metas.get(v) : undefined));
-      specs.push(...implFor(node).pipelines(node, ins, node.outputs.map((v) => metas.get(v)!), ctx));
+      specs.push(...implFor(node).pipelines(node, ins, node.outputs.map((v) => metas.get(v)!), ctx, options));
     });
     await ctx.pipelines.prepare(specs);
 
@@ -136,9 +133,31 @@ export class Executor {
         recycled.push(t.buffer);
       }
     };
+    const extras: [string, DeviceTensor][] = [];
+    const mask = options.memvp?.mask;
+    const memvpMask: DeviceTensor | undefined = mask && {
+      buffer: acquire(Math.max(4, mask.byteLength), 'memvp mask'),
+      shape: [mask.length],
+      dtype: 'f32',
+      type: 'float32',
+    };
+    if (memvpMask) {
+      refs.set(memvpMask.buffer, 1);
+      step.write(memvpMask.buffer, mask!);
+    }
+    const env: RunEnv = {
+      ctx,
+      step,
+      options,
+      memvpMask,
+      extraOutput: (name, t) => {
+        extras.push([name, t]);
+        refs.set(t.buffer, (refs.get(t.buffer) ?? 0) + 1);
+      },
+    };
     try {
       graph.nodes.forEach((node, index) => {
-        if (onGpu[index]) this.recordNode(node, metas, host, dev, own, acquire, step);
+        if (onGpu[index]) this.recordNode(node, metas, host, dev, own, acquire, env);
         for (const v of new Set(node.inputs)) if (v && this.lastUse.get(v) === index) drop(v);
       });
 
@@ -160,6 +179,7 @@ export class Executor {
           reads.push({ name: v.name, meta, bytes: step.read(compact.buffer, Math.max(4, size(meta.dims) * 4)) });
         }
       }
+      for (const [name, t] of extras) reads.push({ name, meta: { type: t.type, dims: t.shape }, bytes: step.read(t.buffer, Math.max(4, size(t.shape) * 4)) });
       await step.submit();
       for (const r of reads) result.set(r.name, fromDeviceWords(await r.bytes, r.meta.type, r.meta.dims));
       return result;
@@ -218,8 +238,9 @@ export class Executor {
     dev: Map<Value, DeviceTensor>,
     own: (v: Value, t: DeviceTensor, isNew: boolean) => void,
     acquire: (bytes: number, label: string) => GPUBuffer,
-    step: Step,
+    env: RunEnv,
   ): void {
+    const { step } = env;
     const impl = implFor(node);
     const inHost = node.inputs.map((v) => (v ? host.get(v) : undefined));
     const outMetas = node.outputs.map((v) => metas.get(v)!);
@@ -249,7 +270,7 @@ export class Executor {
       own(v, t, true);
       return t;
     });
-    const given = impl.record!({ ctx: this.ctx, step }, node, inputs, outputs, inHost);
+    const given = impl.record!(env, node, inputs, outputs, inHost);
     for (const i of provided) {
       const t = given?.get(i);
       if (!t) throw new ShapeError(node, `did not provide output ${i}`);

@@ -91,22 +91,46 @@ registerOp(
   'MemVpFfn',
   {
     infer: (_node, [, h]) => [{ type: 'float32', dims: h!.dims }],
-    pipelines: (node, inputs) => memvpFfnPipelines(memvpFfnConfig(ffnArgs(node, inputs.map((m) => m && fakeTensor(m))))),
+    pipelines: (node, inputs, _outputs, _ctx, options) => {
+      const memory = !!inputs[5];
+      const extras = { mask: memory && !!options.memvp?.mask, scores: memory && !!options.memvp?.scores };
+      return memvpFfnPipelines(memvpFfnConfig(ffnArgs(node, inputs.map((m) => m && shapeOnly(m)), undefined, extras)));
+    },
     record(env, node, inputs, [out]) {
-      recordMemvpFfn(env.ctx, env.step, ffnArgs(node, inputs, out));
+      const memK = inputs[5];
+      let scores: DeviceTensor | undefined;
+      let mask: DeviceTensor | undefined;
+      if (memK) {
+        const n = memK.shape[0]!;
+        const L = size(inputs[0]!.shape) / inputs[0]!.shape.at(-1)!;
+        if (env.options.memvp?.scores) {
+          scores = { buffer: env.ctx.buffers.acquire(L * n * 4, undefined, 'memvp scores'), shape: [L, n], dtype: 'f32', type: 'float32' };
+          env.extraOutput(`memvp.scores.${attr<number>(node, 'layer', 0)}`, scores);
+        }
+        mask = env.memvpMask;
+        if (mask && mask.shape[0] !== n) throw new ShapeError(node, `the memory mask has ${mask.shape[0]} entries but the memory has ${n}`);
+      }
+      recordMemvpFfn(env.ctx, env.step, ffnArgs(node, inputs, out, { mask, scores }));
     },
   },
   'memvp',
 );
 
-/** A meta dressed as a tensor, so the pipeline choice reads the same shapes record() will see. */
-function fakeTensor(m: TensorMeta): DeviceTensor {
+/** A meta dressed as a tensor (no buffer), so the pipeline choice reads the same shapes record() will see. */
+function shapeOnly(m: TensorMeta): DeviceTensor {
   return { buffer: undefined as unknown as GPUBuffer, shape: m.dims, dtype: 'f32', type: m.type };
 }
 
-function ffnArgs(node: Node, [u, h, w1, w3, w2, k, v]: readonly (DeviceTensor | undefined)[], out?: DeviceTensor): MemvpFfnArgs {
+function ffnArgs(
+  node: Node,
+  [u, h, w1, w3, w2, k, v]: readonly (DeviceTensor | undefined)[],
+  out: DeviceTensor | undefined,
+  extras: { mask?: DeviceTensor | boolean; scores?: DeviceTensor | boolean },
+): MemvpFfnArgs {
   const d = u!.shape.at(-1)!;
   const L = size(u!.shape) / d;
+  const n = k?.shape[0] ?? 0;
+  const flag = (x: DeviceTensor | boolean | undefined, shape: number[]) => (x === true ? shapeOnly({ type: 'float32', dims: shape }) : x || undefined);
   return {
     form: attr<string>(node, 'form', 'llama') as MemvpForm,
     u: view(u!, [L, d]),
@@ -117,6 +141,8 @@ function ffnArgs(node: Node, [u, h, w1, w3, w2, k, v]: readonly (DeviceTensor | 
     memK: k,
     memV: v,
     s: attr<number>(node, 's', 0),
+    mask: flag(extras.mask, [n]),
+    scores: flag(extras.scores, [L, n]),
     out: out && view(out, [L, d]),
   } as MemvpFfnArgs;
 }

@@ -21,9 +21,24 @@ export interface DeviceTensor extends GpuTensor {
   readonly kvCapacity?: number;
 }
 
+export interface RunOptions {
+  /** Outputs to leave on the GPU instead of reading back; the caller releases them with `release()`. */
+  keepOnGpu?: Iterable<string>;
+  /**
+   * MemVP interpretability (paper Figs. 5 and 6): `scores` adds each fused FFN's retrieval scores act(u K^T)
+   * [L, n] to the results as "memvp.scores.<layer>"; `mask` [n] multiplies memory entry i by mask[i] (0 blocks it).
+   */
+  memvp?: { scores?: boolean; mask?: Float32Array };
+}
+
 export interface RunEnv {
   readonly ctx: GpuContext;
   readonly step: Step;
+  readonly options: RunOptions;
+  /** options.memvp.mask on the GPU, uploaded once per run. */
+  readonly memvpMask?: DeviceTensor;
+  /** Adds a tensor the op wrote to the run's results (read back after the step). */
+  extraOutput(name: string, t: DeviceTensor): void;
 }
 
 export interface OpImpl {
@@ -46,7 +61,7 @@ export interface OpImpl {
    * Pipelines the node needs for these input/output types on this context's adapter; compiled (asynchronously)
    * before the first run records it.
    */
-  pipelines(node: Node, inputs: readonly (TensorMeta | undefined)[], outputs: readonly TensorMeta[], ctx: GpuContext): PipelineSpec[];
+  pipelines(node: Node, inputs: readonly (TensorMeta | undefined)[], outputs: readonly TensorMeta[], ctx: GpuContext, options: RunOptions): PipelineSpec[];
   /** Reads inputs stored with kvCapacity as they are (the fused attention op). */
   readonly acceptsKvCache?: boolean;
   /** Outputs whose buffers record() returns itself instead of getting fresh ones (a KV cache grown in place). */

@@ -91,7 +91,7 @@ function sweep(graph: Graph, withMemory: boolean): number {
     if (!internal.every((v) => onlyUsedBy(v, nodes, graph.outputs))) continue;
 
     const attrs = new Map<string, number | string>([['form', 'llama']]);
-    if (memory) attrs.set('s', memory.s);
+    if (memory) attrs.set('s', memory.s).set('layer', fused);
     graph.addNode(
       {
         name: `${add.name}/memvp_ffn`,
