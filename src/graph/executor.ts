@@ -2,7 +2,7 @@
 // record every other node's kernels into ONE step (one command encoder), release each buffer to the pool right
 // after its last reader is recorded (liveness-based reuse: later dispatches run after earlier ones in queue order),
 // submit once, and read back only the requested outputs.
-import { Step, sizeClass, type GpuContext, type PipelineSpec } from '../gpu/index.js';
+import { GpuError, Step, sizeClass, type GpuContext, type PipelineSpec } from '../gpu/index.js';
 import { fromDeviceWords, toDeviceWords, uploadHost } from './convert.js';
 import { FeedError, GraphError, ShapeError, nodeLabel } from './errors.js';
 import type { Graph, Node, Value } from './ir.js';
@@ -22,6 +22,10 @@ export type RunResult = Map<string, Feed>;
 
 /** Integer tensors up to this many elements are computed on the CPU when all their inputs are there. */
 const HOST_MAX_ELEMENTS = 1024;
+/** Largest tensor the CPU path evaluates (shape arithmetic and folding never need more). */
+const HOST_MAX_COMPUTED = 1 << 24;
+/** Largest tensor at all: 1 GiB of 32-bit words, the largest storage binding adapters offer. */
+const MAX_ELEMENTS = 1 << 28;
 
 export class Executor {
   private readonly weights = new Map<Value, DeviceTensor>();
@@ -270,7 +274,7 @@ export class Executor {
       own(v, t, true);
       return t;
     });
-    const given = impl.record!(env, node, inputs, outputs, inHost);
+    const given = typed(node, () => impl.record!(env, node, inputs, outputs, inHost));
     for (const i of provided) {
       const t = given?.get(i);
       if (!t) throw new ShapeError(node, `did not provide output ${i}`);
@@ -325,20 +329,34 @@ export function planNode(node: Node, metas: Map<Value, TensorMeta>, host: Map<Va
         throw new ShapeError(node, `input ${i} ("${node.inputs[i]!.name}") must be computable on the CPU (it sets a shape), but it is computed on the GPU`);
       }
     }
-    let outMetas: TensorMeta[];
-    try {
-      outMetas = impl.infer(node, inMetas, inHost);
-    } catch (e) {
-      if (e instanceof GraphError) throw e;
-      throw new ShapeError(node, (e as Error).message);
-    }
-    node.outputs.forEach((v, i) => metas.set(v, outMetas[i]!));
+    const outMetas = typed(node, () => impl.infer(node, inMetas, inHost));
+    node.outputs.forEach((v, i) => {
+      const m = outMetas[i];
+      if (!m) throw new ShapeError(node, `has no shape for output ${i} ("${v.name}"): the node has more outputs than the operator defines`);
+      if (!m.dims.every((d) => Number.isInteger(d) && d >= 0) || size(m.dims) > MAX_ELEMENTS) {
+        throw new ShapeError(node, `output ${i} ("${v.name}") would have shape [${m.dims}], which is not a valid tensor of at most ${MAX_ELEMENTS} elements`);
+      }
+      metas.set(v, m);
+    });
 
     const allHost = node.inputs.every((v, i) => !v || inHost[i] || impl.metaOnly);
     const smallInts = outMetas.every((m) => !isFloat(m.type) && size(m.dims) <= HOST_MAX_ELEMENTS);
     const needed = node.outputs.some((v) => hostNeeded.has(v));
     if (!(impl.host && allHost && (smallInts || needed))) return true;
-    const outs = impl.host(node, inHost, inMetas);
+    node.outputs.forEach((v, i) => {
+      if (size(outMetas[i]!.dims) > HOST_MAX_COMPUTED) throw new ShapeError(node, `output ${i} ("${v.name}") [${outMetas[i]!.dims}] is too large to compute on the CPU`);
+    });
+    const outs = typed(node, () => impl.host!(node, inHost, inMetas));
     node.outputs.forEach((v, i) => host.set(v, outs[i]!));
     return false;
+}
+
+/** Runs an op's own code, turning an untyped failure (a malformed attribute, say) into a ShapeError naming the node. */
+export function typed<T>(node: Node, fn: () => T): T {
+  try {
+    return fn();
+  } catch (e) {
+    if (e instanceof GraphError || e instanceof GpuError) throw e;
+    throw new ShapeError(node, (e as Error)?.message ?? String(e));
+  }
 }
