@@ -107,7 +107,7 @@ export class Executor {
     graph.nodes.forEach((node, i) => {
       if (!onGpu[i]) return;
       const ins = node.inputs.map((v) => (v ? metas.get(v) : undefined));
-      specs.push(...implFor(node).pipelines(node, ins, node.outputs.map((v) => metas.get(v)!), ctx, options));
+      specs.push(...typed(node, () => implFor(node).pipelines(node, ins, node.outputs.map((v) => metas.get(v)!), ctx, options)));
     });
     await ctx.pipelines.prepare(specs);
 
