@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { KernelShapeError, Step } from '../src/gpu/index.js';
 import { empty, readF32, release, upload } from '../src/kernels/common.js';
-import { layernormPipeline, layernormReference, recordLayernorm } from '../src/kernels/layernorm.js';
+import { layernormPipeline, layernormReference, layernormStatsReference, recordLayernorm } from '../src/kernels/layernorm.js';
 import { recordRmsnorm, rmsnormPipeline, rmsnormReference } from '../src/kernels/rmsnorm.js';
 import { expectClose, gpu, randn } from './helpers/gpu.js';
 import { reduceContexts } from './reduce-widths.js';
@@ -70,6 +70,26 @@ describe('layernorm kernel', () => {
     });
   }
 
+  it('also writes each row\'s mean and inverse standard deviation when asked', async () => {
+    for (const [width, ctx] of reduceContexts(await gpu())) {
+      await ctx.pipelines.prepare([layernormPipeline(ctx.adapter, false, true)]);
+      for (const [r, d] of [[1, 1], [3, 65], [130, 3]] as const) {
+        const xs = randn(r * d, 7 * r + d, 2).map((v) => v + 3);
+        const ws = randn(d, d + 4);
+        const [x, w, y, mean, inv] = [upload(ctx, xs, [r, d]), upload(ctx, ws, [d]), empty(ctx, [r, d]), empty(ctx, [r]), empty(ctx, [r])];
+        const step = new Step(ctx);
+        recordLayernorm(ctx, step, x, w, null, y, { eps: 1e-3, stats: { mean, invStdDev: inv } });
+        await step.submit();
+        const want = layernormStatsReference(xs, d, 1e-3);
+        const what = `layernorm stats ${width} [${r},${d}]`;
+        expectClose(await readF32(ctx, y), layernormReference(xs, ws, null, 1e-3), 2e-6, 1e-5, what);
+        expectClose(await readF32(ctx, mean), want.mean, 2e-6, 1e-5, `${what} mean`);
+        expectClose(await readF32(ctx, inv), want.invStdDev, 2e-6, 1e-5, `${what} invStdDev`);
+        release(ctx, x, w, y, mean, inv);
+      }
+    }
+  });
+
   it('keeps its variance when the rows have a large mean', async () => {
     const ctx = await gpu();
     await ctx.pipelines.prepare([layernormPipeline(ctx.adapter, true)]);
@@ -92,6 +112,8 @@ describe('layernorm kernel', () => {
     expect(() => recordLayernorm(ctx, new Step(ctx), x, w, b, y)).toThrow(/layernorm x\[3,6\] weight\[6\] bias\[5\].*bias has shape \[5\]/);
     const yt = empty(ctx, [6, 3]);
     expect(() => recordLayernorm(ctx, new Step(ctx), x, w, null, yt)).toThrow(/layernorm x\[3,6\].*y has shape \[6,3\]/);
-    release(ctx, x, w, b, y, yt);
+    const m = empty(ctx, [2]);
+    expect(() => recordLayernorm(ctx, new Step(ctx), x, w, null, y, { stats: { mean: m, invStdDev: m } })).toThrow(/layernorm x\[3,6\].*mean has shape \[2\] but \[3\]/);
+    release(ctx, x, w, b, y, yt, m);
   });
 });

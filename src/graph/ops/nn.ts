@@ -315,7 +315,7 @@ interface NBitsPlan {
   readonly out: number[];
 }
 
-function nbitsPlan(node: Node, metas: Metas): NBitsPlan {
+function nbitsPlan(node: Node, a: readonly number[]): NBitsPlan {
   const where = `MatMulNBits ${node.name}`;
   const K = attr<number>(node, 'K', 0);
   const N = attr<number>(node, 'N', 0);
@@ -323,34 +323,42 @@ function nbitsPlan(node: Node, metas: Metas): NBitsPlan {
   const blockSize = attr<number>(node, 'block_size', 0);
   checkQuantOptions(where, K, N, { bits, blockSize });
   if (node.inputs[4]) throw new Error(`${where}: g_idx (act-order quantization) is not supported`);
-  const a = floatInput(node, metas, 0).dims;
   if (a.at(-1) !== K) throw new Error(`${where}: A [${a}] must end in K = ${K}`);
-  const { nBlocks, blobSize, zpBytesPerCol } = quantLayout(K, { bits, blockSize });
-  const b = metas[1]!;
-  if (b.type !== 'uint8' || size(b.dims) !== N * nBlocks * blobSize) throw new Error(`${where}: B is ${b.type} [${b.dims}], uint8 [${N},${nBlocks},${blobSize}] expected`);
-  if (size(metas[2]!.dims) !== N * nBlocks) throw new Error(`${where}: scales [${metas[2]!.dims}] must hold N * nBlocks = ${N * nBlocks} values`);
-  const zp = metas[3];
-  if (zp && (zp.type !== 'uint8' || size(zp.dims) !== N * zpBytesPerCol)) {
-    throw new Error(`${where}: zero points are ${zp.type} [${zp.dims}]; only packed uint8 [${N * zpBytesPerCol}] is supported`);
-  }
-  if (metas[5] && size(metas[5].dims) !== N) throw new Error(`${where}: bias [${metas[5].dims}] must hold N = ${N} values`);
   return { K, N, bits, blockSize, rows: size(a) / K, out: [...a.slice(0, -1), N] };
+}
+
+/** Checks the weight inputs' types and sizes (as ONNX gives them, before the packed upload). */
+function checkNBitsInputs(node: Node, p: NBitsPlan, metas: Metas): void {
+  const where = `MatMulNBits ${node.name}`;
+  const { nBlocks, blobSize, zpBytesPerCol } = quantLayout(p.K, p);
+  const b = metas[1]!;
+  if (b.type !== 'uint8' || size(b.dims) !== p.N * nBlocks * blobSize) throw new Error(`${where}: B is ${b.type} [${b.dims}], uint8 [${p.N},${nBlocks},${blobSize}] expected`);
+  if (size(metas[2]!.dims) !== p.N * nBlocks) throw new Error(`${where}: scales [${metas[2]!.dims}] must hold N * nBlocks = ${p.N * nBlocks} values`);
+  const zp = metas[3];
+  if (zp && (zp.type !== 'uint8' || size(zp.dims) !== p.N * zpBytesPerCol)) {
+    throw new Error(`${where}: zero points are ${zp.type} [${zp.dims}]; only packed uint8 [${p.N * zpBytesPerCol}] is supported`);
+  }
+  if (metas[5] && size(metas[5].dims) !== p.N) throw new Error(`${where}: bias [${metas[5].dims}] must hold N = ${p.N} values`);
 }
 
 registerOp(
   'MatMulNBits',
   {
     packedInputs: [1, 3],
-    infer: (node, metas) => [{ type: metas[0]!.type, dims: nbitsPlan(node, metas).out }],
+    infer: (node, metas) => {
+      const p = nbitsPlan(node, floatInput(node, metas, 0).dims);
+      checkNBitsInputs(node, p, metas);
+      return [{ type: metas[0]!.type, dims: p.out }];
+    },
     pipelines: (node, metas, _outs, ctx) => {
-      const p = nbitsPlan(node, metas);
+      const p = nbitsPlan(node, metas[0]!.dims);
       if (p.rows === 0) return [];
       const config = { bits: p.bits, blockSize: p.blockSize, zeroPoints: !!metas[3], activation: 'none' as const, bias: !!metas[5], residual: false };
       return [matmulNBitsPipeline(ctx, config, p.rows)];
     },
     record: (env, node, inputs, [y]) => {
       const [a, packed, scales, zeroPoints, , bias] = inputs;
-      const p = nbitsPlan(node, inputs.map((t) => t && { type: t.type, dims: t.shape }));
+      const p = nbitsPlan(node, a!.shape);
       if (p.rows === 0) return;
       const { nBlocks, blobSize, zpBytesPerCol } = quantLayout(p.K, p);
       // The executor uploads B and the zero points as raw bytes (packedInputs): u32 words of 4 bytes each.
