@@ -1,0 +1,53 @@
+// Bindings and helpers shared by the MatMulNBits kernels (matmul_nbits, gemv_nbits): A f32 [rows,K] times
+// W [K,N] held in onnxruntime's MatMulNBits layout (see lib/quant.wgsl and src/kernels/quant.ts).
+// Needs lib/quant. BITS and BLOCK are the quantization; HAS_ZP says whether zero points are bound.
+override BITS: u32 = 4u;
+override BLOCK: u32 = 32u;
+override HAS_ZP: bool = false;
+
+struct Params {
+  M: u32,
+  N: u32,
+  K: u32,
+  nBlocks: u32,
+  alpha: f32,
+}
+
+@group(0) @binding(0) var<uniform> params: Params;
+// K is a multiple of the block size (>= 16), so rows of A start on vec4 boundaries.
+@group(0) @binding(1) var<storage, read> a: array<vec4<f32>>;
+@group(0) @binding(2) var<storage, read> packed: array<u32>;
+@group(0) @binding(3) var<storage, read> scales: array<f32>;
+@group(0) @binding(4) var<storage, read> zero_points: array<u32>;
+@group(0) @binding(5) var<storage, read> bias: array<f32>;
+@group(0) @binding(6) var<storage, read> residual: array<f32>;
+@group(0) @binding(7) var<storage, read_write> c: array<f32>;
+
+// u32 words of one block of one column.
+fn words_per_block() -> u32 {
+  return BLOCK * BITS / 32u;
+}
+
+// Zero point of block `blk` of column `n` (2^(BITS-1) without zero points).
+fn zero_point(n: u32, blk: u32) -> f32 {
+  if (!HAS_ZP) { return f32(1u << (BITS - 1u)); }
+  let bytesPerCol = (params.nBlocks * BITS + 7u) / 8u;
+  let byte = n * bytesPerCol + select(blk, blk / 2u, BITS == 4u);
+  return zero_point_q(zero_points[byte / 4u], byte % 4u, blk % 2u, BITS);
+}
+
+// A[p .. p+3] for p a multiple of 4.
+fn load4(p: u32) -> vec4<f32> {
+  return a[p / 4u];
+}
+
+// C[row, col] = epilogue(acc), skipping columns past N.
+fn store_nbits(row: u32, col: u32, acc: f32) {
+  if (col >= params.N) { return; }
+  let o = row * params.N + col;
+  var bv = 0.0;
+  var rv = 0.0;
+  if (HAS_BIAS) { bv = bias[col]; }
+  if (HAS_RESIDUAL) { rv = residual[o]; }
+  c[o] = epilogue(acc, params.alpha, bv, rv);
+}

@@ -1,0 +1,29 @@
+// GEMV for decode: the matmul of src/kernels/matmul.ts for M = 1..4 rows, organised for small M (one
+// invocation = 4 output columns of one row). recordMatmul dispatches here by itself; the reference is
+// matmulReference.
+import code from '../../shaders/gemv.wgsl?raw';
+import { shapeStr, type GpuContext, type GpuTensor, type PipelineSpec, type Step } from '../gpu/index.js';
+import { Uniforms, ceilDiv, check, checkTensor } from './common.js';
+import { GEMV_MAX_ROWS, epilogueBuffers, epilogueConstants, matmulConfig, matmulShape, type MatmulConfig, type MatmulOptions } from './matmul-common.js';
+import { kernelSource } from './shader.js';
+import { matmulTiles } from './tiles.js';
+
+const kernel = kernelSource('gemv', code);
+
+export function gemvPipeline(ctx: GpuContext, config: MatmulConfig): PipelineSpec {
+  return { kernel, constants: { WG: matmulTiles(ctx.adapter).gemvWg, TRANS_B: config.transB ? 1 : 0, ...epilogueConstants(config) } };
+}
+
+export function recordGemv(ctx: GpuContext, step: Step, a: GpuTensor, b: GpuTensor, c: GpuTensor, opts: MatmulOptions = {}): void {
+  const label = `gemv ${shapeStr(a.shape)} x ${shapeStr(b.shape)}${opts.transB ? 'T' : ''}`;
+  const s = matmulShape(label, a, b.shape, c, opts);
+  check(s.M <= GEMV_MAX_ROWS, label, () => `M=${s.M} rows, GEMV takes at most ${GEMV_MAX_ROWS}`);
+  checkTensor(label, 'B', b, b.shape);
+  step.dispatch({
+    pipeline: gemvPipeline(ctx, matmulConfig(opts)),
+    label,
+    uniforms: new Uniforms().u32(s.M, s.N, s.K, s.strideA, s.strideB).f32(opts.alpha ?? 1).data,
+    buffers: [a.buffer, b.buffer, ...epilogueBuffers(a, opts), c.buffer],
+    workgroups: [ceilDiv(s.N, 4 * matmulTiles(ctx.adapter).gemvWg), s.M, s.batch],
+  });
+}

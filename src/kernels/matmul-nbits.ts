@@ -1,0 +1,62 @@
+// C = act(alpha * A x dequant(W) + bias) + residual with W block-quantized in onnxruntime's MatMulNBits
+// layout (src/kernels/quant.ts). A [M,K] or [batch,M,K] (batch folds into rows: W is shared); up to 4 rows
+// take the decode kernel (gemv_nbits), more the tiled prefill kernel (matmul_nbits).
+import gemvCode from '../../shaders/gemv_nbits.wgsl?raw';
+import matmulCode from '../../shaders/matmul_nbits.wgsl?raw';
+import { shapeStr, type GpuContext, type GpuTensor, type PipelineSpec, type Step } from '../gpu/index.js';
+import { Uniforms, ceilDiv } from './common.js';
+import { matmulReference } from './matmul.js';
+import { GEMV_MAX_ROWS, epilogueBuffers, epilogueConstants, matmulShape, type MatmulConfig, type MatmulOptions } from './matmul-common.js';
+import { checkQuantWeight, dequantizeBlockwise, quantLayout, quantWeightStr, type QuantBits, type QuantizedBlocks, type QuantWeight } from './quant.js';
+import { kernelSource } from './shader.js';
+import { matmulTiles } from './tiles.js';
+
+const gemvKernel = kernelSource('gemv_nbits', gemvCode);
+const matmulKernel = kernelSource('matmul_nbits', matmulCode);
+
+export interface MatmulNBitsConfig extends Omit<MatmulConfig, 'transB'> {
+  bits: QuantBits;
+  blockSize: number;
+  zeroPoints: boolean;
+}
+
+export type MatmulNBitsOptions = Omit<MatmulOptions, 'transB'>;
+
+export function matmulNBitsConfig(w: QuantWeight, opts: MatmulNBitsOptions = {}): MatmulNBitsConfig {
+  return { bits: w.bits, blockSize: w.blockSize, zeroPoints: !!w.zeroPoints, activation: opts.activation ?? 'none', bias: !!opts.bias, residual: !!opts.residual };
+}
+
+/** The pipeline for `rows` rows of A (all batches together): decode kernel up to 4 rows, tiled beyond. */
+export function matmulNBitsPipeline(ctx: GpuContext, config: MatmulNBitsConfig, rows: number): PipelineSpec {
+  const t = matmulTiles(ctx.adapter);
+  const constants = { BITS: config.bits, BLOCK: config.blockSize, HAS_ZP: config.zeroPoints ? 1 : 0, ...epilogueConstants(config) };
+  if (rows <= GEMV_MAX_ROWS) return { kernel: gemvKernel, constants: { WG: t.gemvWg, ...constants } };
+  return { kernel: matmulKernel, constants: { WG_X: t.wgX, WG_Y: t.wgY, ...constants } };
+}
+
+export function recordMatmulNBits(ctx: GpuContext, step: Step, a: GpuTensor, w: QuantWeight, c: GpuTensor, opts: MatmulNBitsOptions = {}): void {
+  const label = `matmul_nbits ${shapeStr(a.shape)} x ${quantWeightStr(w)}`;
+  checkQuantWeight(label, w);
+  const s = matmulShape(label, a, [w.K, w.N], c, opts);
+  const rows = s.batch * s.M;
+  const t = matmulTiles(ctx.adapter);
+  step.dispatch({
+    pipeline: matmulNBitsPipeline(ctx, matmulNBitsConfig(w, opts), rows),
+    label,
+    uniforms: new Uniforms().u32(rows, s.N, s.K, quantLayout(w.K, w).nBlocks).f32(opts.alpha ?? 1).data,
+    buffers: [a.buffer, w.packed.buffer, w.scales.buffer, (w.zeroPoints ?? w.scales).buffer, ...epilogueBuffers(a, opts), c.buffer],
+    // Decode: 8 columns of one row per invocation; prefill: 4 rows x 4 columns.
+    workgroups: rows <= GEMV_MAX_ROWS ? [ceilDiv(s.N, 8 * t.gemvWg), rows] : [ceilDiv(s.N, 4 * t.wgX), ceilDiv(rows, 4 * t.wgY)],
+  });
+}
+
+/** Reference: dequantise W to f32 [K,N], then matmulReference. */
+export function matmulNBitsReference(
+  a: Float32Array,
+  q: QuantizedBlocks,
+  s: { M: number; N: number; K: number; bits: QuantBits; blockSize: number },
+  opts: Parameters<typeof matmulReference>[3] = {},
+): Float32Array {
+  const w = dequantizeBlockwise(q, s.K, s.N, s);
+  return matmulReference(a, w, { M: s.M, N: s.N, K: s.K }, { ...opts, transB: false });
+}
