@@ -1,0 +1,267 @@
+// The kernel benchmark, run inside a browser page (bench/kernels.html, driven by scripts/bench-kernels.ts) so
+// that our kernels and onnxruntime-web use the same adapter in the same run. Measurements that are compared
+// with each other are timed in turns (timeInterleaved), so changes in the machine's load hit both sides.
+import * as ort from 'onnxruntime-web/webgpu';
+import { GpuContext, numel, type GpuTensor } from '../gpu/index.js';
+import { empty, readF32, release, upload } from '../kernels/common.js';
+import { fmaPeakFlops, fmaPeakPipeline, recordFmaPeak } from '../kernels/fma-peak.js';
+import { matmulConfig } from '../kernels/matmul-common.js';
+import { matmulNBitsConfig, matmulNBitsPipeline, recordMatmulNBits } from '../kernels/matmul-nbits.js';
+import { matmulPipeline, recordMatmul } from '../kernels/matmul.js';
+import { memvpFfnConfig, memvpFfnPipelines, recordMemvpFfn, type MemvpFfnArgs } from '../kernels/memvp-ffn.js';
+import { quantizeBlockwise, releaseQuantWeight, uploadQuantWeight, type QuantWeight } from '../kernels/quant.js';
+import { DataType, encodeModel, makeNode, makeSingleNodeModel, makeValueInfo } from '../onnx/index.js';
+import type { AdapterFacts, KernelBenchResult } from './report.js';
+import { gflops, runStep, timeInterleaved } from './timing.js';
+
+export const BENCH_SHAPES = {
+  fma: { invocations: 16384, iterations: 8192 },
+  matmul: 1024,
+  ffn: { n: 256, L: 64, d: 1024, D: 2816 },
+  gemv: { K: 2048, N: 5632 },
+  q4: { bits: 4, blockSize: 32 },
+} as const;
+
+export interface KernelBenchOptions {
+  /** Timed runs per measurement (>= 5) after `warmup` (>= 1) untimed ones. */
+  runs: number;
+  warmup: number;
+  /** Where onnxruntime-web's .wasm files are served (a URL prefix ending in '/'). */
+  wasmPaths: string;
+  log: (message: string) => void;
+}
+
+type Raw = KernelBenchResult['raw'];
+
+const METHOD =
+  'Wall-clock (performance.now) per run: ours = one Step of perRun identical dispatches, from recording and submit to ' +
+  'queue.onSubmittedWorkDone, divided by perRun; ORT WebGPU EP = session.run with both inputs as GPU-buffer tensors ' +
+  '(Tensor.fromGpuBuffer, uploaded once) and preferredOutputLocation gpu-buffer, followed by onSubmittedWorkDone on ' +
+  "ORT's device, so neither side includes uploads or readback; ORT WASM EP = session.run on CPU tensors (includes " +
+  'copying inputs into and the output out of the wasm heap). MatMul model: one ONNX MatMul node with A and B as graph ' +
+  'inputs (no initializer), built with src/onnx. Medians over `runs` timed runs after `warmup` untimed ones; compared ' +
+  'measurements are timed in turns. FFN: LLaMA form (SwiGLU), f32 weights, residual, s = 1; the plain FFN is the same ' +
+  'two pipelines with n = 0. GEMV: A [1,K] times W [K,N]; q4 = MatMulNBits layout, 4 bits, block 32, with zero points; ' +
+  'bytes read = A plus the weight tensors (packed, scales, zero points) at their logical sizes (numel x 4).';
+
+/** Seeded uniform values in [-scale, scale) (mulberry32). */
+function uniform(n: number, seed: number, scale = 1): Float32Array<ArrayBuffer> {
+  let s = seed >>> 0;
+  const out = new Float32Array(n);
+  for (let i = 0; i < n; i++) {
+    s = (s + 0x6d2b79f5) >>> 0;
+    let t = Math.imul(s ^ (s >>> 15), s | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    out[i] = scale * ((((t ^ (t >>> 14)) >>> 0) / 4294967296) * 2 - 1);
+  }
+  return out;
+}
+
+function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  let m = 0;
+  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i]! - b[i]!));
+  return a.length === b.length ? m : Infinity;
+}
+
+const facts = (info: GPUAdapterInfo): AdapterFacts => ({
+  vendor: info.vendor,
+  architecture: info.architecture,
+  description: info.description,
+  device: info.device,
+});
+
+function matmulModel(size: number): Uint8Array {
+  const shape = [size, size];
+  return encodeModel(
+    makeSingleNodeModel({
+      node: makeNode('MatMul', ['A', 'B'], ['C']),
+      inputs: [makeValueInfo('A', DataType.FLOAT, shape), makeValueInfo('B', DataType.FLOAT, shape)],
+      outputs: [makeValueInfo('C', DataType.FLOAT, shape)],
+    }),
+  );
+}
+
+async function fmaPeak(ctx: GpuContext, o: KernelBenchOptions, raw: Raw): Promise<number> {
+  const { invocations, iterations } = BENCH_SHAPES.fma;
+  await ctx.pipelines.prepare([fmaPeakPipeline()]);
+  const y = empty(ctx, [invocations]);
+  const [t] = await timeInterleaved(o, [{ perRun: 1, run: (k) => runStep(ctx, 'fma_peak', k, (s) => recordFmaPeak(ctx, s, y, { iterations })) }]);
+  release(ctx, y);
+  const flops = fmaPeakFlops(invocations, iterations);
+  raw.fmaPeak = { what: `${invocations} invocations x ${iterations} rounds x 16 lanes`, flops, ...t! };
+  return gflops(flops, t!.medianMs);
+}
+
+/** Ours, ORT WebGPU EP and ORT WASM EP on the same 1024^3 inputs, timed in turns. */
+async function matmuls(ctx: GpuContext, o: KernelBenchOptions, raw: Raw) {
+  const size = BENCH_SHAPES.matmul;
+  const shape = [size, size];
+  const aData = uniform(size * size, 1);
+  const bData = uniform(size * size, 2, 1 / Math.sqrt(size));
+  const a = upload(ctx, aData, shape);
+  const b = upload(ctx, bData, shape);
+  const c = empty(ctx, shape);
+  await ctx.pipelines.prepare([matmulPipeline(ctx, matmulConfig({}), size)]);
+
+  const model = matmulModel(size);
+  const gpuSession = await ort.InferenceSession.create(model, { executionProviders: ['webgpu'], preferredOutputLocation: 'gpu-buffer' });
+  const ortDevice = await ort.env.webgpu.device;
+  // Inputs live on ORT's device, uploaded once (ours are uploaded once too).
+  const ortBuffers = [aData, bData].map((data) => {
+    const buffer = ortDevice.createBuffer({ size: data.byteLength, usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST });
+    ortDevice.queue.writeBuffer(buffer, 0, data);
+    return buffer;
+  });
+  const gpuFeeds = Object.fromEntries(['A', 'B'].map((name, i) => [name, ort.Tensor.fromGpuBuffer(ortBuffers[i]!, { dataType: 'float32', dims: shape })]));
+  let gpuOut: ort.Tensor | undefined;
+  const wasmSession = await ort.InferenceSession.create(model, { executionProviders: ['wasm'] });
+  const wasmFeeds = { A: new ort.Tensor('float32', aData, shape), B: new ort.Tensor('float32', bData, shape) };
+  let wasmOut: ort.Tensor | undefined;
+
+  const [ours, ortGpu, ortWasm] = await timeInterleaved(o, [
+    { perRun: 1, run: (k) => runStep(ctx, 'matmul', k, (s) => recordMatmul(ctx, s, a, b, c)) },
+    {
+      perRun: 1,
+      run: async (k) => {
+        for (let i = 0; i < k; i++) {
+          gpuOut?.dispose();
+          gpuOut = (await gpuSession.run(gpuFeeds)).C;
+        }
+        await ortDevice.queue.onSubmittedWorkDone();
+      },
+    },
+    {
+      perRun: 4,
+      run: async (k) => {
+        for (let i = 0; i < k; i++) wasmOut = (await wasmSession.run(wasmFeeds)).C;
+      },
+    },
+  ]);
+  const mine = await readF32(ctx, c);
+  const diff = {
+    webgpu: maxAbsDiff(mine, (await gpuOut!.getData()) as Float32Array),
+    wasm: maxAbsDiff(mine, wasmOut!.data as Float32Array),
+  };
+  const ortAdapter = facts(ortDevice.adapterInfo);
+  gpuOut!.dispose();
+  for (const b of ortBuffers) b.destroy();
+  await gpuSession.release();
+  await wasmSession.release();
+  release(ctx, a, b, c);
+
+  const flops = 2 * size ** 3;
+  const what = `${size}x${size}x${size} f32`;
+  raw.matmul1024 = { what: `ours ${what}`, flops, ...ours! };
+  raw.ortMatmul1024 = { what: `ORT WebGPU EP ${what}`, flops, ...ortGpu! };
+  raw.ortWasmMatmul1024 = { what: `ORT WASM EP ${what}`, flops, ...ortWasm! };
+  return {
+    ours: gflops(flops, ours!.medianMs),
+    ortGpu: gflops(flops, ortGpu!.medianMs),
+    ortWasm: gflops(flops, ortWasm!.medianMs),
+    diff,
+    ortAdapter,
+  };
+}
+
+/** Fused MemVP FFN (n entries) over the same kernels with n = 0. */
+async function ffn(ctx: GpuContext, o: KernelBenchOptions, raw: Raw): Promise<number> {
+  const { n, L, d, D } = BENCH_SHAPES.ffn;
+  const u = upload(ctx, uniform(L * d, 3), [L, d]);
+  const residual = upload(ctx, uniform(L * d, 4), [L, d]);
+  const w1 = upload(ctx, uniform(d * D, 5, 1 / Math.sqrt(d)), [d, D]);
+  const w3 = upload(ctx, uniform(d * D, 6, 1 / Math.sqrt(d)), [d, D]);
+  const w2 = upload(ctx, uniform(D * d, 7, 1 / Math.sqrt(D)), [D, d]);
+  const memK = upload(ctx, uniform(n * d, 8, 1 / Math.sqrt(d)), [n, d]);
+  const memV = upload(ctx, uniform(n * d, 9), [n, d]);
+  const out = empty(ctx, [L, d]);
+  const plain: MemvpFfnArgs = { form: 'llama', u, residual, w1, w3, w2, s: 1, out };
+  const memvp: MemvpFfnArgs = { ...plain, memK, memV };
+  await ctx.pipelines.prepare([...memvpFfnPipelines(memvpFfnConfig(plain)), ...memvpFfnPipelines(memvpFfnConfig(memvp))]);
+  const [tm, tp] = await timeInterleaved(o, [
+    { perRun: 1, run: (k) => runStep(ctx, 'memvp ffn', k, (s) => recordMemvpFfn(ctx, s, memvp)) },
+    { perRun: 1, run: (k) => runStep(ctx, 'plain ffn', k, (s) => recordMemvpFfn(ctx, s, plain)) },
+  ]);
+  release(ctx, u, residual, w1, w3, w2, memK, memV, out);
+  const ffnFlops = 2 * L * d * D * 3;
+  const memFlops = 2 * L * n * d * 2;
+  raw.memvpFfn = { what: `MemVP FFN n=${n} L=${L} d=${d} D=${D}`, flops: ffnFlops + memFlops, ...tm! };
+  raw.plainFfn = { what: `plain SwiGLU FFN (n=0) L=${L} d=${d} D=${D}`, flops: ffnFlops, ...tp! };
+  return tm!.medianMs / tp!.medianMs;
+}
+
+const bytesOf = (...ts: GpuTensor[]) => ts.reduce((sum, t) => sum + numel(t.shape) * 4, 0);
+const quantTensors = (w: QuantWeight) => [w.packed, w.scales, ...(w.zeroPoints ? [w.zeroPoints] : [])];
+
+/** 4-bit against f32 GEMV (M = 1): speed-up and bytes read. */
+async function gemv(ctx: GpuContext, o: KernelBenchOptions, raw: Raw) {
+  const { K, N } = BENCH_SHAPES.gemv;
+  const q4 = BENCH_SHAPES.q4;
+  const wData = uniform(K * N, 10, 1 / Math.sqrt(K));
+  const a = upload(ctx, uniform(K, 11), [1, K]);
+  const w = upload(ctx, wData, [K, N]);
+  const qw = uploadQuantWeight(ctx, quantizeBlockwise(wData, K, N, q4), K, N, q4);
+  const c = empty(ctx, [1, N]);
+  await ctx.pipelines.prepare([matmulPipeline(ctx, matmulConfig({}), 1), matmulNBitsPipeline(ctx, matmulNBitsConfig(qw), 1)]);
+  const [tf, tq] = await timeInterleaved(o, [
+    { perRun: 8, run: (k) => runStep(ctx, 'gemv f32', k, (s) => recordMatmul(ctx, s, a, w, c)) },
+    { perRun: 8, run: (k) => runStep(ctx, 'gemv q4', k, (s) => recordMatmulNBits(ctx, s, a, qw, c)) },
+  ]);
+  const f32Bytes = bytesOf(a, w);
+  const q4Bytes = bytesOf(a, ...quantTensors(qw));
+  release(ctx, a, w, c);
+  releaseQuantWeight(ctx, qw);
+  const flops = 2 * K * N;
+  raw.gemvF32 = { what: `GEMV f32 [1,${K}] x [${K},${N}]`, flops, bytesRead: f32Bytes, ...tf! };
+  raw.gemvQ4 = { what: `GEMV q4/${q4.blockSize}+zp [1,${K}] x [${K},${N}]`, flops, bytesRead: q4Bytes, ...tq! };
+  return { speedup: tf!.medianMs / tq!.medianMs, bytes: q4Bytes / f32Bytes };
+}
+
+export async function runKernelBench(o: KernelBenchOptions): Promise<KernelBenchResult> {
+  ort.env.wasm.wasmPaths = o.wasmPaths;
+  // Several threads need a cross-origin-isolated page; one thread keeps the EP's number comparable across setups.
+  ort.env.wasm.numThreads = 1;
+  ort.env.logLevel = 'warning';
+  const ctx = await GpuContext.create();
+  const errors: Record<string, string> = {};
+  // A failing measurement is reported (null metric + message) and does not stop the others.
+  const measure = async <T>(name: string, fn: () => Promise<T>): Promise<T | null> => {
+    o.log(`${name} ...`);
+    try {
+      return await fn();
+    } catch (e) {
+      errors[name] = e instanceof Error ? `${e.name}: ${e.message}` : String(e);
+      o.log(`${name} FAILED: ${errors[name]}`);
+      return null;
+    }
+  };
+  try {
+    const a = ctx.adapter;
+    o.log(`adapter: ${a.vendor} / ${a.architecture} / ${a.description}`);
+    const raw: Raw = {};
+    const fmaPeakGflops = await measure('fmaPeak', () => fmaPeak(ctx, o, raw));
+    const mm = await measure('matmul1024', () => matmuls(ctx, o, raw));
+    const ffnRatio = await measure('memvpFfn', () => ffn(ctx, o, raw));
+    const gv = await measure('gemvQ4', () => gemv(ctx, o, raw));
+    return {
+      adapter: { vendor: a.vendor, architecture: a.architecture, description: a.description, device: a.device, isSoftware: a.isSoftware, features: [...ctx.features] },
+      ortAdapter: mm?.ortAdapter ?? null,
+      ortVersion: ort.env.versions.web ?? 'unknown',
+      ortWasmThreads: ort.env.wasm.numThreads,
+      timing: 'wall-clock',
+      timestampQueryAvailable: ctx.features.has('timestamp-query'),
+      method: METHOD,
+      fmaPeakGflops,
+      matmul1024Gflops: mm?.ours ?? null,
+      ortMatmul1024Gflops: mm?.ortGpu ?? null,
+      ortWasmMatmul1024Gflops: mm?.ortWasm ?? null,
+      memvpFfnOverPlainFfn: ffnRatio,
+      q4GemvOverF32Gemv: gv?.speedup ?? null,
+      q4GemvBytesOverF32: gv?.bytes ?? null,
+      matmulMaxAbsDiffVsOrt: mm?.diff ?? null,
+      raw,
+      errors,
+    };
+  } finally {
+    ctx.destroy();
+  }
+}

@@ -1,0 +1,60 @@
+// Wall-clock timing for the benchmarks: untimed warm-up runs, then timed runs; each run is `perRun` repeats
+// of the measured operation, finished (GPU work done) before the clock stops. Reports per-repeat times.
+import { Step, type GpuContext } from '../gpu/index.js';
+
+export interface Timing {
+  /** Median time of one repeat (one dispatch, one session run), ms. */
+  medianMs: number;
+  minMs: number;
+  maxMs: number;
+  /** Timed runs, after `warmup` untimed ones; every run = `perRun` repeats. */
+  runs: number;
+  warmup: number;
+  perRun: number;
+  samplesMs: number[];
+}
+
+export function median(xs: readonly number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const mid = s.length >> 1;
+  return s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
+}
+
+export interface Timed {
+  perRun: number;
+  /** Does `repeats` repeats and resolves once their work is finished. */
+  run: (repeats: number) => Promise<void>;
+}
+
+/**
+ * Times several measurements in turns (run i of every entry before run i + 1 of any), so a change in the
+ * machine's load during the benchmark hits all of them alike and their ratios stay meaningful.
+ */
+export async function timeInterleaved(plan: { runs: number; warmup: number }, entries: readonly Timed[]): Promise<Timing[]> {
+  for (let i = 0; i < plan.warmup; i++) for (const e of entries) await e.run(e.perRun);
+  const samples = entries.map((): number[] => []);
+  for (let i = 0; i < plan.runs; i++) {
+    for (const [j, e] of entries.entries()) {
+      const t0 = performance.now();
+      await e.run(e.perRun);
+      samples[j]!.push((performance.now() - t0) / e.perRun);
+    }
+  }
+  return entries.map((e, j) => {
+    const s = samples[j]!;
+    return { medianMs: median(s), minMs: Math.min(...s), maxMs: Math.max(...s), runs: plan.runs, warmup: plan.warmup, perRun: e.perRun, samplesMs: s };
+  });
+}
+
+/** One step with `repeats` copies of what `record` records, submitted, then awaited with onSubmittedWorkDone. */
+export async function runStep(ctx: GpuContext, label: string, repeats: number, record: (step: Step) => void): Promise<void> {
+  const step = new Step(ctx, label);
+  for (let i = 0; i < repeats; i++) record(step);
+  await step.submit();
+  await ctx.device.queue.onSubmittedWorkDone();
+}
+
+/** GFLOP/s of `flops` done in `ms`. */
+export function gflops(flops: number, ms: number): number {
+  return flops / ms / 1e6;
+}
