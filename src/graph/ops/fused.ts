@@ -3,7 +3,8 @@
 import { shapeStr } from '../../gpu/index.js';
 import { attentionPipeline, recordAttention } from '../../kernels/attention.js';
 import { kvAppendPipeline, recordKvAppend, type KvCache } from '../../kernels/kv-cache.js';
-import { memvpFfnConfig, memvpFfnPipelines, recordMemvpFfn, type MemvpFfnArgs, type MemvpForm } from '../../kernels/memvp-ffn.js';
+import { memvpFfnConfig, memvpFfnPipelines, recordMemvpFfn, type MemvpFfnArgs, type MemvpForm, type MemvpWeight } from '../../kernels/memvp-ffn.js';
+import { quantLayout, type QuantBits } from '../../kernels/quant.js';
 import { recordRopeTable, ropePipeline } from '../../kernels/rope.js';
 import { ShapeError } from '../errors.js';
 import { attr, type Node } from '../ir.js';
@@ -83,13 +84,22 @@ function cacheFor(env: RunEnv, past: DeviceTensor, length: number): DeviceTensor
   return { buffer, shape: past.shape, dtype: 'f32', type: 'float32', kvCapacity: capacity };
 }
 
+/** The FFN weights in input order; each also has a quantized form at inputs 7 + 3i (packed B, scales, zero points). */
+export const MEMVP_FFN_WEIGHTS = ['w1', 'w3', 'w2'] as const;
+const FIRST_QUANT_INPUT = 7;
+// The quantized weights arrive as their raw bytes in u32 words, like MatMulNBits' B and zero points.
+const PACKED_INPUTS = MEMVP_FFN_WEIGHTS.flatMap((_, i) => [FIRST_QUANT_INPUT + 3 * i, FIRST_QUANT_INPUT + 3 * i + 2]);
+
 /**
  * memvp.MemVpFfn: inputs u [.., L, d] (after the FFN's RMSNorm), the residual h, W1, W3 [d, D], W2 [D, d],
  * and optionally the MemVP memory K, V [n, d]; attributes form (llama) and s. out = h + SwiGLU(u) + s SiLU(u K^T) V.
+ * A weight quantized in MatMulNBits' layout leaves its f32 input empty and comes as inputs 7 + 3i: packed B,
+ * scales, zero points (optional), with attributes <w>_K, <w>_N, <w>_bits, <w>_block_size (w1, w3, w2).
  */
 registerOp(
   'MemVpFfn',
   {
+    packedInputs: PACKED_INPUTS,
     infer: (_node, [, h]) => [{ type: 'float32', dims: h!.dims }],
     pipelines: (node, inputs, _outputs, _ctx, options) => {
       const memory = !!inputs[5];
@@ -121,12 +131,35 @@ function shapeOnly(m: TensorMeta): DeviceTensor {
   return { buffer: undefined as unknown as GPUBuffer, shape: m.dims, dtype: 'f32', type: m.type };
 }
 
+/** Weight i: its f32 input, or a QuantWeight over its packed inputs (shaped as the kernels read them). */
+function ffnWeight(node: Node, inputs: readonly (DeviceTensor | undefined)[], i: number): MemvpWeight | undefined {
+  const f32 = inputs[2 + i];
+  const [packed, scales, zeroPoints] = inputs.slice(FIRST_QUANT_INPUT + 3 * i, FIRST_QUANT_INPUT + 3 * i + 3);
+  if (!packed) return f32;
+  const name = MEMVP_FFN_WEIGHTS[i]!;
+  const K = attr<number>(node, `${name}_K`, 0);
+  const N = attr<number>(node, `${name}_N`, 0);
+  const bits = attr<number>(node, `${name}_bits`, 4) as QuantBits;
+  const blockSize = attr<number>(node, `${name}_block_size`, 0);
+  const { nBlocks, blobSize, zpBytesPerCol } = quantLayout(K, { bits, blockSize });
+  return {
+    packed: view(packed, [N, nBlocks, blobSize / 4]),
+    scales: view(scales!, [N, nBlocks]),
+    ...(zeroPoints && { zeroPoints: view(zeroPoints, [Math.ceil((N * zpBytesPerCol) / 4)]) }),
+    K,
+    N,
+    bits,
+    blockSize,
+  };
+}
+
 function ffnArgs(
   node: Node,
-  [u, h, w1, w3, w2, k, v]: readonly (DeviceTensor | undefined)[],
+  inputs: readonly (DeviceTensor | undefined)[],
   out: DeviceTensor | undefined,
   extras: { mask?: DeviceTensor | boolean; scores?: DeviceTensor | boolean },
 ): MemvpFfnArgs {
+  const [u, h, , , , k, v] = inputs;
   const d = u!.shape.at(-1)!;
   const L = size(u!.shape) / d;
   const n = k?.shape[0] ?? 0;
@@ -135,9 +168,9 @@ function ffnArgs(
     form: attr<string>(node, 'form', 'llama') as MemvpForm,
     u: view(u!, [L, d]),
     residual: view(h!, [L, d]),
-    w1: w1!,
-    w3,
-    w2: w2!,
+    w1: ffnWeight(node, inputs, 0)!,
+    w3: ffnWeight(node, inputs, 1),
+    w2: ffnWeight(node, inputs, 2)!,
     memK: k,
     memV: v,
     s: attr<number>(node, 's', 0),

@@ -3,30 +3,72 @@
 //   out = h + MatMul(Mul(SiLU(MatMul(u, W1)), MatMul(u, W3)), W2)                      (plain SwiGLU FFN)
 //       [ + Mul(MatMul(SiLU(MatMul(u, Transpose(K))), V), s) ]                          (memory branch)
 // SiLU is Mul(x, Sigmoid(x)). W1, W3, W2 must be constants; K and V are whatever the graph feeds (inputs).
-import type { Graph, Node, Value } from '../ir.js';
+// Any of the three weight MatMuls may instead be a com.microsoft MatMulNBits with constant weights (a quantized
+// model), as long as the fused kernels can read it: W1 and W3 in one format, blocks of a multiple of 16 bytes,
+// no bias or g_idx. Otherwise the block is left unfused and the MatMulNBits nodes run on their own.
+import { quantLayout, type QuantBits } from '../../kernels/quant.js';
+import type { AttrValue, Graph, Node, Value } from '../ir.js';
+import { MEMVP_FFN_WEIGHTS } from '../ops/fused.js';
+import { size } from '../tensor.js';
 import { matchSilu, onlyUsedBy, other, producer, scalar } from './match.js';
+
+/** An FFN weight: MatMul's constant f32 B, or MatMulNBits' constant quantized B (attributes as MatMulNBits'). */
+type FfnWeight =
+  | { kind: 'f32'; b: Value }
+  | { kind: 'quant'; packed: Value; scales: Value; zeroPoints: Value | undefined; K: number; N: number; bits: QuantBits; blockSize: number };
+
+const format = (w: FfnWeight) => (w.kind === 'f32' ? 'f32' : `q${w.bits}/${w.blockSize}${w.zeroPoints ? '+zp' : ''}`);
+
+/** `v` = MatMul(a, W) or MatMulNBits(a, W...) with a W the fused kernels can read. */
+function weightMatMul(v: Value | undefined): { node: Node; a: Value; w: FfnWeight } | undefined {
+  const mm = producer(v, 'MatMul');
+  if (mm) return mm.inputs[1]?.constant ? { node: mm, a: mm.inputs[0]!, w: { kind: 'f32', b: mm.inputs[1] } } : undefined;
+  const q = v?.producer;
+  if (!q || q.op !== 'MatMulNBits' || q.domain !== 'com.microsoft' || q.inputs[4] || q.inputs[5]) return undefined;
+  const [a, packed, scales, zeroPoints] = q.inputs;
+  const num = (name: string, fallback: number) => {
+    const x = q.attrs.get(name) ?? fallback;
+    return typeof x === 'number' ? x : NaN;
+  };
+  const [K, N, bits, blockSize] = [num('K', 0), num('N', 0), num('bits', 4), num('block_size', 0)];
+  // The kernels' block sizes, and 16-byte block loads (a 4-bit block needs >= 32 values).
+  const blocksOk = [16, 32, 64, 128, 256].includes(blockSize) && (bits === 4 || bits === 8) && (blockSize * bits) % 128 === 0;
+  if (!a || !packed?.constant || !scales?.constant || (zeroPoints && !zeroPoints.constant) || !blocksOk || !(K > 0 && K % blockSize === 0 && N > 0)) return undefined;
+  const { nBlocks, blobSize, zpBytesPerCol } = quantLayout(K, { bits, blockSize });
+  const holds = (c: Value, type: string, n: number) => c.constant!.type === type && size(c.constant!.dims) === n;
+  if (!holds(packed, 'uint8', N * nBlocks * blobSize) || !holds(scales, 'float32', N * nBlocks)) return undefined;
+  if (zeroPoints && !holds(zeroPoints, 'uint8', N * zpBytesPerCol)) return undefined;
+  return { node: q, a, w: { kind: 'quant', packed, scales, zeroPoints, K, N, bits: bits as QuantBits, blockSize } };
+}
 
 interface SwiGlu {
   u: Value;
-  w1: Value;
-  w3: Value;
-  w2: Value;
+  w1: FfnWeight;
+  w3: FfnWeight;
+  w2: FfnWeight;
   out: Value;
   nodes: Node[];
 }
 
-/** Matches MatMul(Mul(SiLU(MatMul(u, W1)), MatMul(u, W3)), W2) ending at `v`. */
+/** Quantized weights must chain: W1, W3 [d, D] and W2 [D, d] (f32 shapes are checked by the kernel). */
+function shapesFit(w1: FfnWeight, w3: FfnWeight, w2: FfnWeight): boolean {
+  const dims = (w: FfnWeight) => (w.kind === 'quant' ? [w.K, w.N] : undefined);
+  const [a, b, c] = [dims(w1), dims(w3), dims(w2)];
+  return (!a || !b || (a[0] === b[0] && a[1] === b[1])) && (!a || !c || (a[0] === c[1] && a[1] === c[0]));
+}
+
+/** Matches MatMul(Mul(SiLU(MatMul(u, W1)), MatMul(u, W3)), W2) ending at `v` (any MatMul may be a MatMulNBits). */
 function matchSwiGlu(v: Value | undefined): SwiGlu | undefined {
-  const down = producer(v, 'MatMul');
-  const gate = producer(down?.inputs[0], 'Mul');
-  if (!down || !gate || !down.inputs[1]?.constant) return undefined;
+  const down = weightMatMul(v);
+  const gate = producer(down?.a, 'Mul');
+  if (!down || !gate) return undefined;
   for (const [s, g] of [gate.inputs, [...gate.inputs].reverse()]) {
     const silu = matchSilu(s);
-    const mm1 = producer(silu?.[0], 'MatMul');
-    const mm3 = producer(g, 'MatMul');
-    if (!silu || !mm1 || !mm3 || mm1.inputs[0] !== mm3.inputs[0]) continue;
-    if (!mm1.inputs[1]?.constant || !mm3.inputs[1]?.constant) continue;
-    return { u: mm1.inputs[0]!, w1: mm1.inputs[1]!, w3: mm3.inputs[1]!, w2: down.inputs[1]!, out: v!, nodes: [down, gate, silu[1], silu[2], mm1, mm3] };
+    const mm1 = weightMatMul(silu?.[0]);
+    const mm3 = weightMatMul(g);
+    if (!silu || !mm1 || !mm3 || mm1.a !== mm3.a) continue;
+    if (format(mm1.w) !== format(mm3.w) || !shapesFit(mm1.w, mm3.w, down.w)) continue;
+    return { u: mm1.a, w1: mm1.w, w3: mm3.w, w2: down.w, out: v!, nodes: [down.node, gate, silu[1], silu[2], mm1.node, mm3.node] };
   }
   return undefined;
 }
@@ -90,14 +132,25 @@ function sweep(graph: Graph, withMemory: boolean): number {
     const internal = [...nodes].filter((n) => n !== add).flatMap((n) => n.outputs);
     if (!internal.every((v) => onlyUsedBy(v, nodes, graph.outputs))) continue;
 
-    const attrs = new Map<string, number | string>([['form', 'llama']]);
+    const attrs = new Map<string, AttrValue>([['form', 'llama']]);
     if (memory) attrs.set('s', memory.s).set('layer', fused);
+    const quantInputs: (Value | undefined)[] = [];
+    for (const name of MEMVP_FFN_WEIGHTS) {
+      const w = ffn[name];
+      if (w.kind === 'f32') {
+        quantInputs.push(undefined, undefined, undefined);
+        continue;
+      }
+      quantInputs.push(w.packed, w.scales, w.zeroPoints);
+      attrs.set(`${name}_K`, w.K).set(`${name}_N`, w.N).set(`${name}_bits`, w.bits).set(`${name}_block_size`, w.blockSize);
+    }
+    const f32 = (w: FfnWeight) => (w.kind === 'f32' ? w.b : undefined);
     graph.addNode(
       {
         name: `${add.name}/memvp_ffn`,
         op: 'MemVpFfn',
         domain: 'memvp',
-        inputs: [ffn.u, h, ffn.w1, ffn.w3, ffn.w2, memory?.k, memory?.v],
+        inputs: [ffn.u, h, f32(ffn.w1), f32(ffn.w3), f32(ffn.w2), memory?.k, memory?.v, ...quantInputs],
         outputs: [add.outputs[0]!],
         attrs,
       },

@@ -1,0 +1,21 @@
+// The quantizer's report as text: sizes before/after, then one line per rewritten weight and per MatMul left in f32.
+import type { QuantizeReport } from './quantize-model.js';
+
+const mb = (n: number) => `${(n / 2 ** 20).toFixed(2)} MiB (${n} B)`;
+const ratio = (after: number, before: number) => (before > 0 ? ` = ${((100 * after) / before).toFixed(1)}%` : '');
+
+/** `files` adds the sizes of the encoded files (known to whoever wrote them). */
+export function formatQuantizeReport(r: QuantizeReport, files?: { before: number; after: number }): string {
+  const lines = [`${r.bits}-bit, block ${r.blockSize}, ${r.symmetric ? 'symmetric (no zero points)' : 'with zero points'}`];
+  if (files) lines.push(`file:    ${mb(files.before)} -> ${mb(files.after)}${ratio(files.after, files.before)}`);
+  lines.push(`weights: ${mb(r.weightBytesBefore)} -> ${mb(r.weightBytesAfter)}${ratio(r.weightBytesAfter, r.weightBytesBefore)}`);
+  lines.push(`quantized ${r.quantized.length} weight(s):`);
+  for (const q of r.quantized) {
+    lines.push(`  ${q.weight} [${q.K}, ${q.N}]  max abs err ${q.maxAbsError.toExponential(3)}  rms err ${q.rmsError.toExponential(3)}  (${q.nodes.join(', ')})`);
+  }
+  if (r.skipped.length) {
+    lines.push(`left ${r.skipped.length} MatMul(s) as they are:`);
+    for (const s of r.skipped) lines.push(`  ${s.node || '(unnamed)'} B=${s.weight}: ${s.reason}`);
+  }
+  return lines.join('\n');
+}
