@@ -1,11 +1,27 @@
 // The `memvp` command. Each subcommand prints its result and exits non-zero on failure, with a one-line reason.
+import { stat, writeFile } from 'node:fs/promises';
+import { encodeModel, loadOnnx, readTensorBytes } from '../onnx/index.js';
+import { formatQuantizeReport, quantizeModel } from '../quant/index.js';
+import { answerCommand } from './answer.js';
 import { parseArgs, numberOption, UsageError } from './args.js';
+import { evalCommand } from './eval.js';
 import { runOnnxCase } from './run-onnx.js';
 
 const USAGE = `usage:
+  memvp answer --image FILE --question TEXT [--model DIR] [--mode memvp|input-space|text-only] [--max-tokens 4]
+               [--backend auto|webgpu|wasm]
+      answer a question about a PNG or JPEG image; the answer goes to stdout, timings to stderr
+      (default model: public/models/sortofclevr-llama of this package)
+  memvp eval [--split test] [--limit IMAGES] [--mode M] [--json FILE] [--model DIR] [--backend B]
+      accuracy on all 36 questions of each image of a split (the training pipeline's evaluation set), scored on the
+      greedy first answer token; prints { overall, nonRelational, relational, perType, n, mode, backend }
   memvp run-onnx <dir> [--tolerance 1e-3] [--stats] [--no-fusions]
       run a case in ONNX's backend-test layout (model.onnx, test_data_set_*/input_*.pb, output_*.pb) and
-      compare every output with the expected one`;
+      compare every output with the expected one
+  memvp quantize IN.onnx OUT.onnx --bits 4|8 [--block 32] [--symmetric] [--skip-embeddings]
+      rewrite every MatMul with a constant f32 [K, N] weight (K a multiple of the block) into onnxruntime's
+      com.microsoft MatMulNBits; --skip-embeddings keeps the vocabulary projection in f32. Prints sizes and the
+      error of every quantized weight; OUT.onnx holds all its data (external data is read in)`;
 
 async function runOnnx(argv: string[]): Promise<number> {
   const args = parseArgs(argv, new Set(['tolerance']));
@@ -25,7 +41,35 @@ async function runOnnx(argv: string[]): Promise<number> {
   return r.passed ? 0 : 1;
 }
 
-const COMMANDS: Record<string, (argv: string[]) => Promise<number>> = { 'run-onnx': runOnnx };
+async function quantize(argv: string[]): Promise<number> {
+  const args = parseArgs(argv, new Set(['bits', 'block']));
+  const [input, output, extra] = args.positional;
+  if (!input || !output || extra !== undefined) throw new UsageError('quantize needs IN.onnx and OUT.onnx');
+  if (!args.options.has('bits')) throw new UsageError('quantize needs --bits 4 or --bits 8');
+  const model = await loadOnnx(input);
+  const q = await quantizeModel(model, {
+    bits: numberOption(args, 'bits', 0) as 4 | 8,
+    blockSize: numberOption(args, 'block', 32),
+    symmetric: args.options.has('symmetric'),
+    skipEmbeddings: args.options.has('skip-embeddings'),
+  });
+  // The output may live elsewhere than IN's external data files: it carries every tensor itself.
+  const initializers = await Promise.all(
+    q.model.graph.initializers.map(async ({ external, ...t }) => (external ? { ...t, rawData: await readTensorBytes({ ...t, external }, model.externalData) } : t)),
+  );
+  const bytes = encodeModel({ ...q.model, graph: { ...q.model.graph, initializers } });
+  await writeFile(output, bytes);
+  console.log(formatQuantizeReport(q.report, { before: (await stat(input)).size, after: bytes.length }));
+  console.log(`wrote ${output}`);
+  return 0;
+}
+
+const COMMANDS: Record<string, (argv: string[]) => Promise<number>> = {
+  answer: (argv) => answerCommand(parseArgs(argv, new Set(['image', 'question', 'model', 'mode', 'max-tokens', 'backend']))),
+  eval: (argv) => evalCommand(parseArgs(argv, new Set(['split', 'limit', 'mode', 'json', 'model', 'backend']))),
+  quantize,
+  'run-onnx': runOnnx,
+};
 
 export async function main(argv: string[]): Promise<number> {
   const [cmd, ...rest] = argv;
