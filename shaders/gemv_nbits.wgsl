@@ -67,6 +67,7 @@ fn main(@builtin(global_invocation_id) gid: vec3u) {
   var totalA = Cols4();
   var totalB = Cols4();
   var ak = row * params.K;
+  let end = ak + params.K;
   var wA = colsA * colWords;
   var wB = colsB * colWords;
   for (var blk = 0u; blk < params.nBlocks; blk++) {
@@ -74,9 +75,13 @@ fn main(@builtin(global_invocation_id) gid: vec3u) {
     var sB = Cols4();
     var sa = vec4<f32>();
     for (var i = 0u; i < wpb; i++) {
-      let x0 = load4(ak);
+      var x0 = load4(ak);
       var x1 = vec4<f32>();
       if (BITS == 4u) { x1 = load4(ak + 4u); }
+      if (K_TAIL) {
+        x0 = tail_mask(x0, ak, end);
+        x1 = tail_mask(x1, ak + 4u, end);
+      }
       sa += x0 + x1;
       let p0 = select(x0, x0 * Q4_PLACE, BITS == 4u);
       let p1 = x1 * Q4_PLACE;

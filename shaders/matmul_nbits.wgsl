@@ -32,6 +32,13 @@ fn load_rows(ak: vec4<u32>) -> Rows {
   return Rows(load4(ak.x), load4(ak.y), load4(ak.z), load4(ak.w), z, z, z, z);
 }
 
+// With K_TAIL: the values loaded past the rows' ends `ends` as zeros.
+fn tail_rows(x: Rows, ak: vec4<u32>, ends: vec4<u32>) -> Rows {
+  let h = ak + vec4<u32>(4u);
+  return Rows(tail_mask(x.r0, ak.x, ends.x), tail_mask(x.r1, ak.y, ends.y), tail_mask(x.r2, ak.z, ends.z), tail_mask(x.r3, ak.w, ends.w),
+    tail_mask(x.h0, h.x, ends.x), tail_mask(x.h1, h.y, ends.y), tail_mask(x.h2, h.z, ends.z), tail_mask(x.h3, h.w, ends.w));
+}
+
 // The 4 rows' dot products with one column's dequantised word.
 fn row_dots(x: Rows, d: Deq) -> vec4<f32> {
   if (BITS == 4u) {
@@ -58,12 +65,14 @@ fn main(@builtin(global_invocation_id) gid: vec3u) {
   var acc2 = vec4<f32>();
   var acc3 = vec4<f32>();
   var ak = rows;
+  let ends = rows + vec4<u32>(params.K);
   for (var blk = 0u; blk < params.nBlocks; blk++) {
     let s = cols * params.nBlocks + vec4<u32>(blk);
     let sc = vec4<f32>(scales[s.x], scales[s.y], scales[s.z], scales[s.w]);
     let zp = vec4<f32>(zero_point(cols.x, blk), zero_point(cols.y, blk), zero_point(cols.z, blk), zero_point(cols.w, blk));
     for (var i = 0u; i < wpb; i++) {
-      let x = load_rows(ak);
+      var x = load_rows(ak);
+      if (K_TAIL) { x = tail_rows(x, ak, ends); }
       acc0 += row_dots(x, dequant(packed[w.x], sc.x, zp.x));
       acc1 += row_dots(x, dequant(packed[w.y], sc.y, zp.y));
       acc2 += row_dots(x, dequant(packed[w.z], sc.z, zp.z));

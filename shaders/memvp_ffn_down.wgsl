@@ -1,13 +1,15 @@
-// Pass 2 of the fused MemVP FFN: one GEMM over hidden [L, D + n4] for the concatenated rows [W2 ; V]:
-// out = hidden[:, :D] W2 + hidden[:, D:] V (+ b2) (+ residual). hidden's padding columns are zero, so the
-// last group of V rows is read clamped and contributes nothing. Each invocation owns TM (4, or 1 for
-// decoding) rows x 4 columns.
-// W2 is f32 [D, d] row-major (WFMT 0, read as vec4<u32> and bitcast) or MatMulNBits blocks (WFMT 4/8).
+// Pass 2 of the fused MemVP FFN: one GEMM over hidden [L, Dh + n4] for the concatenated rows [W2 ; V]:
+// out = hidden[:, :Dh] W2 + hidden[:, Dh:] V (+ b2) (+ residual). hidden's padding columns are zero, so the
+// last group of V rows is read clamped and contributes nothing, and a quantized W2 whose last block is
+// partial (D < Dh) is read in whole blocks. Each invocation owns TM (4, or 1 for decoding) rows x 4 columns.
+// W2 is f32 [D, d] row-major (WFMT 0, read as vec4<u32> and bitcast; Dh = D) or MatMulNBits blocks (WFMT 4/8).
 //!include quant
 //!include memvp_qtile
 
 override WFMT: u32 = 0u;
 override HAS_ZP: bool = false;
+// hidden is zero-padded to whole blocks of W2: nothing past K to mask.
+const QTAIL = false;
 override HAS_B2: bool = false;
 override HAS_RESIDUAL: bool = false;
 override TM: u32 = 4u;
@@ -17,11 +19,11 @@ override WG_Y: u32 = 4u;
 struct Params {
   L: u32,
   d: u32,
-  D: u32,
   n: u32,
   hs4: u32,      // hidden row stride in vec4s
+  Dh4: u32,      // Dh / 4: hidden's gate columns in vec4s
   memTiles: u32, // n4 / 4
-  nBlocks: u32,  // quantized: blocks per column (D / blockSize)
+  nBlocks: u32,  // quantized: blocks per column (Dh / blockSize)
   blockSize: u32,
 }
 
@@ -35,11 +37,10 @@ struct Params {
 @group(0) @binding(7) var<storage, read> residual: array<vec4<f32>>;
 @group(0) @binding(8) var<storage, read_write> out: array<vec4<f32>>;
 
-// The qtile accessors; there is one weight here, so `sel` is always 0.
 fn qa(i: u32) -> vec4<f32> { return hidden[i]; }
-fn qw(sel: u32, i: u32) -> vec4<u32> { return w2[i]; }
-fn qscale(sel: u32, i: u32) -> f32 { return w2s[i]; }
-fn qzp(sel: u32, i: u32) -> u32 { return w2z[i]; }
+fn qw(i: u32) -> vec4<u32> { return w2[i]; }
+fn qscale(i: u32) -> f32 { return w2s[i]; }
+fn qzp(i: u32) -> u32 { return w2z[i]; }
 
 fn axpy4(acc: vec4<f32>, x: vec4<f32>, r0: vec4<f32>, r1: vec4<f32>, r2: vec4<f32>, r3: vec4<f32>) -> vec4<f32> {
   return acc + x.x * r0 + x.y * r1 + x.z * r2 + x.w * r3;
@@ -61,7 +62,7 @@ fn main(@builtin(global_invocation_id) gid: vec3u) {
   let L = params.L;
   if (row0 >= L || jt >= d4) { return; }
   let rows = min(vec4<u32>(row0) + vec4<u32>(0u, 1u, 2u, 3u), vec4<u32>(L - 1u)) * params.hs4;
-  let D4 = params.D / 4u;
+  let D4 = params.Dh4;
   var t = QTile(vec4<f32>(0.0), vec4<f32>(0.0), vec4<f32>(0.0), vec4<f32>(0.0));
   if (WFMT == 0u) {
     for (var k = 0u; k < D4; k++) {
@@ -78,7 +79,7 @@ fn main(@builtin(global_invocation_id) gid: vec3u) {
       }
     }
   } else {
-    t = qtile(0u, rows, vec4<u32>(4u * jt) + vec4<u32>(0u, 1u, 2u, 3u), params.nBlocks, params.blockSize);
+    t = qtile(rows, vec4<u32>(4u * jt) + vec4<u32>(0u, 1u, 2u, 3u), params.nBlocks, params.blockSize, D4);
   }
   let last = params.n - 1u;
   for (var m = 0u; m < params.memTiles; m++) {

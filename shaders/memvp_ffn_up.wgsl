@@ -1,16 +1,20 @@
 // Pass 1 of the fused MemVP FFN: one GEMM over u [L,d] for the concatenated columns [W1 | W3 | K^T] with
-// the epilogue hidden[:, j<D] = act(u W1_j + b1_j) (* u W3_j when GATED) and hidden[:, D+i] =
+// the epilogue hidden[:, j<D] = act(u W1_j + b1_j) (* u W3_j when GATED) and hidden[:, Dh+i] =
 // s * mask_i * act(u . K_i) (optionally also the unmasked, unscaled act(u . K_i) to `scores`).
-// hidden is [L, D + n4] with n4 = n rounded up to 4; its padding columns are written as zeros.
+// hidden is [L, Dh + n4]: Dh is D, or D rounded up to W2's quantization block when that is partial (the
+// columns D..Dh are zeros, so pass 2 reads whole blocks), n4 = n rounded up to 4; padding columns are zeros.
 // Each invocation owns TM (4, or 1 for decoding) rows x 4 columns in registers (no shared memory:
-// barriers are slow on software adapters). Column tiles [0, D/4) are the gate, the rest the memory entries; with n = 0 there are none.
-// W1, W3 are f32 [d, D] row-major (WFMT 0, read as vec4<u32> and bitcast) or MatMulNBits blocks (WFMT 4/8).
+// barriers are slow on software adapters). Column tiles [0, Dh/4) are the gate, the rest the memory entries.
+// W1 and W3 come as one weight wUp [d, 2D] = [W1 | W3] (GATED; [d, D] = W1 otherwise): f32 row-major (WFMT 0,
+// read as vec4<u32> and bitcast) or MatMulNBits blocks (WFMT 4/8) of its 2D (or D) columns. b1 and the mask
+// share one buffer `epi` = [b1 (D values, with HAS_B1) | mask (n values, with HAS_MASK)]: 8 storage buffers.
 //!include activations
 //!include quant
 //!include memvp_qtile
 
 override WFMT: u32 = 0u;
 override HAS_ZP: bool = false;
+override QTAIL: bool = false;
 override GATED: bool = true;
 override ACT: u32 = 1u;
 override HAS_B1: bool = false;
@@ -25,41 +29,29 @@ struct Params {
   d: u32,
   D: u32,
   n: u32,
-  hs4: u32,       // hidden row stride in vec4s: (D + n4) / 4
-  gateTiles: u32, // D / 4
+  hs4: u32,       // hidden row stride in vec4s: (Dh + n4) / 4
+  gateTiles: u32, // Dh / 4
   memTiles: u32,  // n4 / 4
-  nBlocks: u32,   // quantized: blocks per column (d / blockSize)
+  nBlocks: u32,   // quantized: blocks per column (ceil(d / blockSize))
   blockSize: u32,
+  maskAt: u32,    // where the mask starts in epi
   s: f32,
 }
 
 @group(0) @binding(0) var<uniform> params: Params;
 @group(0) @binding(1) var<storage, read> u: array<vec4<f32>>;
-@group(0) @binding(2) var<storage, read> w1: array<vec4<u32>>;
-@group(0) @binding(3) var<storage, read> w1s: array<f32>;
-@group(0) @binding(4) var<storage, read> w1z: array<u32>;
-@group(0) @binding(5) var<storage, read> w3: array<vec4<u32>>;
-@group(0) @binding(6) var<storage, read> w3s: array<f32>;
-@group(0) @binding(7) var<storage, read> w3z: array<u32>;
-@group(0) @binding(8) var<storage, read> b1: array<vec4<f32>>;
-@group(0) @binding(9) var<storage, read> memk: array<vec4<f32>>;
-@group(0) @binding(10) var<storage, read> mask: array<f32>;
-@group(0) @binding(11) var<storage, read_write> scores: array<f32>;
-@group(0) @binding(12) var<storage, read_write> hidden: array<vec4<f32>>;
+@group(0) @binding(2) var<storage, read> w: array<vec4<u32>>;
+@group(0) @binding(3) var<storage, read> ws: array<f32>;
+@group(0) @binding(4) var<storage, read> wz: array<u32>;
+@group(0) @binding(5) var<storage, read> memk: array<vec4<f32>>;
+@group(0) @binding(6) var<storage, read> epi: array<f32>;
+@group(0) @binding(7) var<storage, read_write> scores: array<f32>;
+@group(0) @binding(8) var<storage, read_write> hidden: array<vec4<f32>>;
 
 fn qa(i: u32) -> vec4<f32> { return u[i]; }
-fn qw(sel: u32, i: u32) -> vec4<u32> {
-  if (sel == 0u) { return w1[i]; }
-  return w3[i];
-}
-fn qscale(sel: u32, i: u32) -> f32 {
-  if (sel == 0u) { return w1s[i]; }
-  return w3s[i];
-}
-fn qzp(sel: u32, i: u32) -> u32 {
-  if (sel == 0u) { return w1z[i]; }
-  return w3z[i];
-}
+fn qw(i: u32) -> vec4<u32> { return w[i]; }
+fn qscale(i: u32) -> f32 { return ws[i]; }
+fn qzp(i: u32) -> u32 { return wz[i]; }
 
 fn act4(v: vec4<f32>) -> vec4<f32> {
   return vec4<f32>(activate(v.x, ACT), activate(v.y, ACT), activate(v.z, ACT), activate(v.w, ACT));
@@ -70,17 +62,17 @@ fn axpy4(acc: vec4<f32>, x: vec4<f32>, r0: vec4<f32>, r1: vec4<f32>, r2: vec4<f3
   return acc + x.x * r0 + x.y * r1 + x.z * r2 + x.w * r3;
 }
 
-// u rows (vec4 offsets) x f32 weight `sel` columns [4 jt, 4 jt + 4).
-fn tile_f32(sel: u32, rows: vec4<u32>, jt: u32) -> QTile {
+// u rows (vec4 offsets) x f32 wUp columns [4 jt, 4 jt + 4).
+fn tile_f32(rows: vec4<u32>, jt: u32) -> QTile {
   var t = QTile(vec4<f32>(0.0), vec4<f32>(0.0), vec4<f32>(0.0), vec4<f32>(0.0));
-  let D4 = params.D / 4u;
+  let N4 = select(1u, 2u, GATED) * params.D / 4u;
   let d4 = params.d / 4u;
   for (var k = 0u; k < d4; k++) {
-    let wb = 4u * k * D4 + jt;
-    let r0 = bitcast<vec4<f32>>(qw(sel, wb));
-    let r1 = bitcast<vec4<f32>>(qw(sel, wb + D4));
-    let r2 = bitcast<vec4<f32>>(qw(sel, wb + 2u * D4));
-    let r3 = bitcast<vec4<f32>>(qw(sel, wb + 3u * D4));
+    let wb = 4u * k * N4 + jt;
+    let r0 = bitcast<vec4<f32>>(w[wb]);
+    let r1 = bitcast<vec4<f32>>(w[wb + N4]);
+    let r2 = bitcast<vec4<f32>>(w[wb + 2u * N4]);
+    let r3 = bitcast<vec4<f32>>(w[wb + 3u * N4]);
     t.r0 = axpy4(t.r0, u[rows.x + k], r0, r1, r2, r3);
     if (TM == 4u) {
       t.r1 = axpy4(t.r1, u[rows.y + k], r0, r1, r2, r3);
@@ -91,9 +83,10 @@ fn tile_f32(sel: u32, rows: vec4<u32>, jt: u32) -> QTile {
   return t;
 }
 
-fn tile(sel: u32, rows: vec4<u32>, jt: u32) -> QTile {
-  if (WFMT == 0u) { return tile_f32(sel, rows, jt); }
-  return qtile(sel, rows, vec4<u32>(4u * jt) + vec4<u32>(0u, 1u, 2u, 3u), params.nBlocks, params.blockSize);
+// Column tile jt of wUp (W1's tiles, then W3's from D / 4).
+fn tile(rows: vec4<u32>, jt: u32) -> QTile {
+  if (WFMT == 0u) { return tile_f32(rows, jt); }
+  return qtile(rows, vec4<u32>(4u * jt) + vec4<u32>(0u, 1u, 2u, 3u), params.nBlocks, params.blockSize, params.d / 4u);
 }
 
 fn gate_value(a: vec4<f32>, g: vec4<f32>, bias: vec4<f32>) -> vec4<f32> {
@@ -104,18 +97,24 @@ fn gate_value(a: vec4<f32>, g: vec4<f32>, bias: vec4<f32>) -> vec4<f32> {
 }
 
 fn gate(rows: vec4<u32>, row0: u32, jt: u32) {
-  let a = tile(0u, rows, jt);
-  var g = QTile(vec4<f32>(0.0), vec4<f32>(0.0), vec4<f32>(0.0), vec4<f32>(0.0));
-  if (GATED) { g = tile(1u, rows, jt); }
+  var a = QTile(vec4<f32>(0.0), vec4<f32>(0.0), vec4<f32>(0.0), vec4<f32>(0.0));
+  var g = a;
+  // Tiles past D / 4 are the zero padding up to W2's block.
+  let real = jt < params.D / 4u;
+  if (real) {
+    a = tile(rows, jt);
+    if (GATED) { g = tile(rows, jt + params.D / 4u); }
+  }
   var bias = vec4<f32>(0.0);
-  if (HAS_B1) { bias = b1[jt]; }
+  if (HAS_B1 && real) { bias = vec4<f32>(epi[4u * jt], epi[4u * jt + 1u], epi[4u * jt + 2u], epi[4u * jt + 3u]); }
   let L = params.L;
   let hs4 = params.hs4;
-  hidden[row0 * hs4 + jt] = gate_value(a.r0, g.r0, bias);
+  let keep = select(0.0, 1.0, real);
+  hidden[row0 * hs4 + jt] = keep * gate_value(a.r0, g.r0, bias);
   if (TM == 1u) { return; }
-  if (row0 + 1u < L) { hidden[(row0 + 1u) * hs4 + jt] = gate_value(a.r1, g.r1, bias); }
-  if (row0 + 2u < L) { hidden[(row0 + 2u) * hs4 + jt] = gate_value(a.r2, g.r2, bias); }
-  if (row0 + 3u < L) { hidden[(row0 + 3u) * hs4 + jt] = gate_value(a.r3, g.r3, bias); }
+  if (row0 + 1u < L) { hidden[(row0 + 1u) * hs4 + jt] = keep * gate_value(a.r1, g.r1, bias); }
+  if (row0 + 2u < L) { hidden[(row0 + 2u) * hs4 + jt] = keep * gate_value(a.r2, g.r2, bias); }
+  if (row0 + 3u < L) { hidden[(row0 + 3u) * hs4 + jt] = keep * gate_value(a.r3, g.r3, bias); }
 }
 
 fn mem_row(row: u32, e0: u32, m: vec4<f32>, keep: vec4<f32>) {
@@ -159,7 +158,8 @@ fn memory(rows: vec4<u32>, row0: u32, mt: u32) {
   var keep = select(vec4<f32>(0.0), vec4<f32>(1.0), ids < vec4<u32>(n));
   if (HAS_MASK) {
     let mi = min(ids, vec4<u32>(n - 1u));
-    keep *= vec4<f32>(mask[mi.x], mask[mi.y], mask[mi.z], mask[mi.w]);
+    let m0 = params.maskAt;
+    keep *= vec4<f32>(epi[m0 + mi.x], epi[m0 + mi.y], epi[m0 + mi.z], epi[m0 + mi.w]);
   }
   let L = params.L;
   mem_row(row0, e0, t.r0, keep);

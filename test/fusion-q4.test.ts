@@ -113,8 +113,12 @@ describe('MemVP FFN fusion with MatMulNBits weights', () => {
     expect(stats.ops['com.microsoft.MatMulNBits']).toBeUndefined();
   });
 
-  it('fuses quantized W1/W3 with an f32 W2 (D = 112 is not a multiple of the block)', async () => {
-    const stats = await check(await quantized({ bits: 4 }, 112));
+  it.each([
+    [112, 4],
+    [344, 4],
+    [344, 8],
+  ] as const)('fuses when W2\'s K = D = %i ends in a partial block (%i-bit)', async (D, bits) => {
+    const stats = await check(await quantized({ bits }, D));
     expect(stats.fusions.memvpFfn).toBe(LAYERS);
     expect(stats.ops['com.microsoft.MatMulNBits']).toBeUndefined();
     expect(stats.ops.MatMul).toBeUndefined();

@@ -4,6 +4,7 @@ import { empty, readF32, release, upload } from '../src/kernels/common.js';
 import { matmulNBitsConfig, matmulNBitsPipeline, matmulNBitsReference, recordMatmulNBits } from '../src/kernels/matmul-nbits.js';
 import { dequantizeBlockwise, quantizeBlockwise, releaseQuantWeight, uploadQuantWeight, type QuantBits } from '../src/kernels/quant.js';
 import { expectClose, gpu, randn } from './helpers/gpu.js';
+import { scramblePadding } from './nbits-padding.js';
 
 // Tolerance: 1e-4 absolute + 1e-4 relative against dequantise-then-matmul (f32 accumulation order and the
 // zero-point folding scale * (sum(q a) - zp sum(a)) of the decode kernel differ from the reference; K <= 256).
@@ -13,6 +14,7 @@ async function run(ctx: GpuContext, M: number, N: number, K: number, bits: Quant
   const wData = randn(K * N, seed);
   const as = randn(M * K, seed + 1);
   const q = quantizeBlockwise(wData, K, N, { bits, blockSize, symmetric });
+  scramblePadding(q, K, N, bits, blockSize, seed);
   const w = uploadQuantWeight(ctx, q, K, N, { bits, blockSize });
   const a = upload(ctx, as, batch ? [batch, M / batch, K] : [M, K]);
   const c = empty(ctx, batch ? [batch, M / batch, N] : [M, N]);
@@ -51,6 +53,25 @@ describe('block quantization (CPU)', () => {
     }
   });
 
+  it('a partial last block: scale and zero point from the values before K, padding holds the zero point', () => {
+    for (const [bits, symmetric] of [[4, false], [4, true], [8, false]] as const) {
+      const K = 40;
+      const N = 3;
+      const w = randn(K * N, 60 + bits);
+      const q = quantizeBlockwise(w, K, N, { bits, blockSize: 32, symmetric });
+      expect(q.packed.length).toBe((N * 2 * 32 * bits) / 8);
+      const d = dequantizeBlockwise(q, K, N, { bits, blockSize: 32 });
+      for (let i = 0; i < w.length; i++) expect(Math.abs(d[i]! - w[i]!)).toBeLessThanOrEqual(q.scales[(i % N) * 2 + Math.floor(i / N / 32)]! * 0.5 + 1e-6);
+      for (let n = 0; n < N; n++) {
+        const blk = (n * 2 + 1) * ((32 * bits) / 8);
+        const zpByte = q.zeroPoints?.[n * Math.ceil((2 * bits) / 8) + (bits === 4 ? 0 : 1)];
+        const zp = zpByte === undefined ? 2 ** (bits - 1) : bits === 4 ? zpByte >> 4 : zpByte;
+        // Values 8..31 of the second block are padding.
+        for (let i = 8; i < 32; i++) expect(bits === 8 ? q.packed[blk + i] : (q.packed[blk + (i >> 1)]! >> (4 * (i & 1))) & 15).toBe(zp);
+      }
+    }
+  });
+
   it('packs 4-bit values low nibble first and zero points low nibble = even block', () => {
     // K=32, N=1, one block; w = (k - 8) * 1 with symmetric 4 bits -> q = k clamped (scale = 8/7, so check the layout only).
     const q = quantizeBlockwise(Float32Array.from({ length: 32 }, (_, k) => (k % 2 === 0 ? -1 : 1)), 32, 1, { bits: 4, blockSize: 32, symmetric: true });
@@ -73,6 +94,17 @@ describe('matmul_nbits kernels', () => {
     }
   });
 
+  it('K not a multiple of the block size (onnxruntime\'s padded last block), decode and prefill', async () => {
+    const ctx = await gpu();
+    let seed = 70;
+    // 344 = 10 blocks + 24 (LLaMA's D); 40 = 1 + 8; 100 = 3 + 4 (half a 4-bit word).
+    for (const K of [344, 40, 100]) {
+      for (const [bits, symmetric] of [[4, false], [8, true]] as const) {
+        for (const M of [1, 17]) await run(ctx, M, 9, K, bits, 32, symmetric, seed++, M === 17);
+      }
+    }
+  });
+
   it('other block sizes, odd N, and the fused epilogue', async () => {
     const ctx = await gpu();
     await run(ctx, 1, 7, 256, 4, 256, false, 50);
@@ -85,7 +117,7 @@ describe('matmul_nbits kernels', () => {
 
   it('rejects bad shapes and quantization parameters with typed errors', async () => {
     const ctx = await gpu();
-    expect(() => quantizeBlockwise(new Float32Array(40 * 2), 40, 2, { bits: 4, blockSize: 32 })).toThrow(/quantizeBlockwise: K=40 N=2 bits=4 blockSize=32: K must be a positive multiple/);
+    expect(() => quantizeBlockwise(new Float32Array(0), 0, 2, { bits: 4, blockSize: 32 })).toThrow(/quantizeBlockwise: K=0 N=2 bits=4 blockSize=32: K must be positive/);
     expect(() => quantizeBlockwise(new Float32Array(64), 64, 1, { bits: 4, blockSize: 24 })).toThrow(KernelShapeError);
     const q = quantizeBlockwise(randn(64 * 3, 9), 64, 3, { bits: 4, blockSize: 32 });
     expect(() => uploadQuantWeight(ctx, { ...q, scales: q.scales.subarray(1) }, 64, 3, { bits: 4, blockSize: 32 })).toThrow(/scales has 5 values, 6 expected/);
@@ -95,7 +127,11 @@ describe('matmul_nbits kernels', () => {
     expect(() => recordMatmulNBits(ctx, new Step(ctx), a, w, c)).toThrow(/matmul_nbits \[2,60\] x q4\/32\+zp \[64,3\].*K=60.*K=64/);
     const bad = { ...w, scales: { ...w.scales, shape: [3, 1] } };
     expect(() => recordMatmulNBits(ctx, new Step(ctx), a, bad, c)).toThrow(/scales has shape \[3,1\] but \[3,2\]/);
-    release(ctx, a, c);
+    const q42 = uploadQuantWeight(ctx, quantizeBlockwise(randn(42 * 3, 9), 42, 3, { bits: 8, blockSize: 32 }), 42, 3, { bits: 8, blockSize: 32 });
+    const a42 = upload(ctx, new Float32Array(2 * 42), [2, 42]);
+    expect(() => recordMatmulNBits(ctx, new Step(ctx), a42, q42, c)).toThrow(/matmul_nbits \[2,42\] x q8\/32\+zp \[42,3\].*K=42 must be a multiple of 4/);
+    release(ctx, a, c, a42);
     releaseQuantWeight(ctx, w);
+    releaseQuantWeight(ctx, q42);
   });
 });

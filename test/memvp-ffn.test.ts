@@ -6,13 +6,15 @@ import {
   memvpFfnConfig,
   memvpFfnPipelines,
   memvpFfnReference,
+  memvpUpWeightF32,
   recordMemvpFfn,
   type MemvpFfnArgs,
   type MemvpForm,
   type MemvpWeight,
 } from '../src/kernels/memvp-ffn.js';
-import { dequantizeBlockwise, quantizeBlockwise, releaseQuantWeight, uploadQuantWeight, type QuantBits } from '../src/kernels/quant.js';
+import { concatQuantColumns, dequantizeBlockwise, quantizeBlockwise, releaseQuantWeight, uploadQuantWeight, type QuantBits } from '../src/kernels/quant.js';
 import { expectClose, gpu, randn } from './helpers/gpu.js';
+import { scramblePadding } from './nbits-padding.js';
 
 // Tolerances (|gpu - ref| <= atol + rtol * |ref|, reference accumulates in f64):
 // f32 weights 1e-4 + 1e-4 relative; quantized weights (reference on the dequantised weights) 3e-4 + 3e-4
@@ -79,17 +81,32 @@ async function runGpu(ctx: GpuContext, c: Case, x: Inputs) {
     owned.push(g);
     return g;
   };
-  const weight = (w: Float32Array, K: number, N: number, quant: boolean): [MemvpWeight, Float32Array] => {
-    if (!quant || bits === 0) return [t(w, [K, N])!, w];
-    const opts = { bits, blockSize: c.blockSize ?? 32, symmetric: c.symmetric };
-    const q = quantizeBlockwise(w, K, N, opts);
+  const opts = { bits: bits || 4, blockSize: c.blockSize ?? 32, symmetric: c.symmetric } as const;
+  const upload2 = (q: ReturnType<typeof quantizeBlockwise>, K: number, N: number) => {
     const gw = uploadQuantWeight(ctx, q, K, N, opts);
     quantOwned.push(gw);
-    return [gw, dequantizeBlockwise(q, K, N, opts)];
+    return gw;
   };
-  const [w1, w1f] = weight(x.w1, d, D, true);
-  const w3p = x.w3 ? weight(x.w3, d, D, true) : undefined;
-  const [w2, w2f] = weight(x.w2, D, d, c.quantDown ?? true);
+  // W1 and W3 (each [d, D]) as the kernel's one weight [W1 | W3]; the reference gets the dequantised parts.
+  const ups = [x.w1, ...(x.w3 ? [x.w3] : [])];
+  let wUp: MemvpWeight;
+  let upRef = ups;
+  if (bits === 0) {
+    wUp = t(x.w3 ? memvpUpWeightF32(x.w1, x.w3, d, D) : x.w1, [d, ups.length * D])!;
+  } else {
+    const qs = ups.map((w) => quantizeBlockwise(w, d, D, opts));
+    for (const q of qs) scramblePadding(q, d, D, opts.bits, opts.blockSize, 5);
+    wUp = upload2(concatQuantColumns(qs), d, ups.length * D);
+    upRef = qs.map((q) => dequantizeBlockwise(q, d, D, opts));
+  }
+  let w2: MemvpWeight = t(x.w2, [D, d])!;
+  let w2f = x.w2;
+  if (bits !== 0 && (c.quantDown ?? true)) {
+    const q = quantizeBlockwise(x.w2, D, d, opts);
+    scramblePadding(q, D, d, opts.bits, opts.blockSize, 6);
+    w2 = upload2(q, D, d);
+    w2f = dequantizeBlockwise(q, D, d, opts);
+  }
   const out = empty(ctx, [L, d]);
   const scores = c.scores ? empty(ctx, [L, n]) : undefined;
   owned.push(out, ...(scores ? [scores] : []));
@@ -97,8 +114,7 @@ async function runGpu(ctx: GpuContext, c: Case, x: Inputs) {
     form: c.form,
     u: t(x.u, [L, d])!,
     residual: t(x.residual, [L, d]),
-    w1,
-    w3: w3p?.[0],
+    wUp,
     w2,
     b1: t(x.b1, [D]),
     b2: t(x.b2, [d]),
@@ -113,7 +129,7 @@ async function runGpu(ctx: GpuContext, c: Case, x: Inputs) {
   const step = new Step(ctx);
   recordMemvpFfn(ctx, step, args);
   await step.submit();
-  const result = { out: await readF32(ctx, out), scores: scores && (await readF32(ctx, scores)), w1: w1f, w3: w3p?.[1], w2: w2f };
+  const result = { out: await readF32(ctx, out), scores: scores && (await readF32(ctx, scores)), w1: upRef[0]!, w3: upRef[1], w2: w2f };
   release(ctx, ...owned);
   for (const q of quantOwned) releaseQuantWeight(ctx, q);
   return result;
@@ -159,6 +175,11 @@ describe('memvp_ffn kernels', () => {
         for (const n of ns) await check({ form, L, d: 64, D: 192, n, bits, blockSize, symmetric, residual: true, bias: form === 'bart' });
       }
     }
+    // K not a multiple of the block (onnxruntime's padded last block): W2 with D = 344 (LLaMA's), 100 (a half
+    // 4-bit word at the end) and W1/W3 with d = 40 (the up pass masks u past d).
+    await check({ form: 'llama', L: 3, d: 64, D: 344, n: 7, bits: 4, blockSize: 32, residual: true });
+    await check({ form: 'llama', L: 1, d: 64, D: 344, n: 7, bits: 8, blockSize: 32, symmetric: true, residual: true });
+    await check({ form: 'bart', L: 5, d: 40, D: 100, n: 7, bits: 4, blockSize: 32, residual: true, bias: true, mask: Float32Array.from([1, 0, 1, 1, 0, 1, 1]), scores: true });
     // Mixed: quantized W1/W3, f32 W2; and n = 0.
     await check({ form: 'llama', L: 5, d: 64, D: 160, n: 0, bits: 4, blockSize: 32, quantDown: false, residual: true });
   });
@@ -230,23 +251,23 @@ describe('memvp_ffn kernels', () => {
     const opts = (bits: QuantBits, blockSize: number) => ({ bits, blockSize });
     const q = (K: number, N: number, bits: QuantBits, blockSize: number) =>
       uploadQuantWeight(ctx, quantizeBlockwise(new Float32Array(K * N), K, N, opts(bits, blockSize)), K, N, opts(bits, blockSize));
-    const q4 = q(64, 96, 4, 16);
+    const q4 = q(64, 192, 4, 16);
     const q8 = q(64, 96, 8, 16);
     const u = z(3, 36);
-    const base: MemvpFfnArgs = { form: 'llama', u, w1: z(36, 100), w3: z(36, 100), w2: z(100, 36), memK: z(7, 36), memV: z(7, 36), s: 0.1, out: z(3, 36) };
+    const base: MemvpFfnArgs = { form: 'llama', u, wUp: z(36, 200), w2: z(100, 36), memK: z(7, 36), memV: z(7, 36), s: 0.1, out: z(3, 36) };
     const bad: [Partial<MemvpFfnArgs>, RegExp][] = [
       [{ u: z(3, 35) }, /memvpFfn\(llama\) u \[3,35\].*multiples of 4/],
-      [{ w1: z(36, 96) }, /memvpFfn\(llama\) u \[3,36\] w1 \[36,96\].*w3 has shape \[36,100\] but \[36,96\]/],
+      [{ wUp: z(36, 96) }, /memvpFfn\(llama\) u \[3,36\] wUp \[36,96\] w2 \[100,36\].*w2 has shape \[100,36\] but \[48,36\]/],
+      [{ wUp: z(35, 200) }, /wUp has shape \[35,200\] but \[36,200\]/],
       [{ w2: z(36, 100) }, /w2 has shape \[36,100\] but \[100,36\]/],
+      [{ form: 'bart' }, /memvpFfn\(bart\).*w2 has shape \[100,36\] but \[200,36\]/],
       [{ memV: undefined }, /memK and memV come together/],
       [{ memV: z(6, 36) }, /n=7.*memV has shape \[6,36\] but \[7,36\]/],
       [{ mask: z(6) }, /mask has shape \[6\] but \[7\]/],
       [{ scores: z(7, 3) }, /scores has shape \[7,3\] but \[3,7\]/],
-      [{ w3: undefined }, /the llama form needs w3/],
-      [{ form: 'bart' }, /memvpFfn\(bart\).*has no w3/],
       [{ residual: base.out }, /must not be the residual/],
-      [{ u: z(3, 64), w1: q8, w3: z(64, 96), w2: z(96, 64), memK: z(7, 64), memV: z(7, 64), out: z(3, 64) }, /w3 \[64,96\] must have the format of w1/],
-      [{ u: z(3, 64), w1: q4, w3: q4, w2: z(96, 64), memK: z(7, 64), memV: z(7, 64), out: z(3, 64) }, /w1: 4-bit blocks of 16 are not a multiple of 16 bytes/],
+      [{ u: z(3, 48), wUp: q8, w2: z(48, 48), memK: z(7, 48), memV: z(7, 48), out: z(3, 48) }, /wUp is quantized \[64,96\] but \[48,96\] was expected/],
+      [{ u: z(3, 64), wUp: q4, w2: z(96, 64), memK: z(7, 64), memV: z(7, 64), out: z(3, 64) }, /wUp: 4-bit blocks of 16 are not a multiple of 16 bytes/],
     ];
     for (const [patch, message] of bad) {
       const args = { ...base, ...patch };

@@ -1,6 +1,6 @@
 // The quantizer (src/quant/) and `memvp quantize`: on a small model built with the ONNX builder (embedding
-// Gather, a MatMul chain, a MatMul whose K is not a multiple of the block, the vocabulary projection) it must
-// rewrite exactly the quantizable MatMuls into com.microsoft MatMulNBits, drop the replaced weights, report sizes
+// Gather, a MatMul chain, a MatMul whose K is not a multiple of the block (a partial last block), the vocabulary
+// projection) it must rewrite the MatMuls into com.microsoft MatMulNBits, drop the replaced weights, report sizes
 // and errors, and write a file that onnxruntime (WASM) runs: its result equals a model holding the dequantized
 // weights as plain MatMuls (the layout is onnxruntime's), and our executor matches it to 1e-4.
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
@@ -103,7 +103,7 @@ describe('quantizeModel', () => {
     expect(original.graph.nodes.filter((n) => n.opType === 'MatMul')).toHaveLength(5);
 
     const byName = new Map(model.graph.nodes.map((n) => [n.name, n]));
-    for (const name of ['mm1', 'mm2', 'mm3', 'lm_head']) {
+    for (const name of ['mm1', 'mm2', 'mm3', 'mm4', 'lm_head']) {
       const node = byName.get(name)!;
       expect(node.opType).toBe('MatMulNBits');
       expect(node.domain).toBe('com.microsoft');
@@ -111,8 +111,8 @@ describe('quantizeModel', () => {
       const B = initializer(model, node.inputs[1]!)!;
       const K = Number(getAttribute(node, 'K', 'int'));
       const N = Number(getAttribute(node, 'N', 'int'));
-      const nBlocks = K / 32;
-      expect([K, N, Number(getAttribute(node, 'bits', 'int')), Number(getAttribute(node, 'block_size', 'int'))]).toEqual([...WEIGHTS[({ mm1: 'w1', mm2: 'w2', mm3: 'w3', lm_head: 'lm' } as const)[name as 'mm1']], bits, 32]);
+      const nBlocks = Math.ceil(K / 32);
+      expect([K, N, Number(getAttribute(node, 'bits', 'int')), Number(getAttribute(node, 'block_size', 'int'))]).toEqual([...WEIGHTS[({ mm1: 'w1', mm2: 'w2', mm3: 'w3', mm4: 'w4', lm_head: 'lm' } as const)[name as 'mm1']], bits, 32]);
       expect([B.dataType, B.dims]).toEqual([DataType.UINT8, [N, nBlocks, (32 * bits) / 8]]);
       const scales = initializer(model, node.inputs[2]!)!;
       expect([scales.dataType, scales.dims]).toEqual([DataType.FLOAT, [N, nBlocks]]);
@@ -121,18 +121,18 @@ describe('quantizeModel', () => {
         expect([zp.dataType, zp.dims]).toEqual([DataType.UINT8, [N, Math.ceil((nBlocks * bits) / 8)]]);
       }
     }
-    expect(byName.get('mm4')!.opType).toBe('MatMul');
     expect(model.opsetImports).toContainEqual({ domain: 'com.microsoft', version: 1 });
-    // The replaced f32 weights are gone; w4 (not quantized) and the embedding table stay.
-    expect(model.graph.initializers.map((t) => t.name).filter((n) => !n.includes('_'))).toEqual(['emb', 'w4']);
+    // The replaced f32 weights are gone; the embedding table stays.
+    expect(model.graph.initializers.map((t) => t.name).filter((n) => !n.includes('_'))).toEqual(['emb']);
 
     expect(report.quantized.map((q) => [q.weight, q.K, q.N, q.nodes])).toEqual([
       ['w1', d, 96, ['mm1']],
       ['w2', 96, d, ['mm2']],
       ['w3', d, 40, ['mm3']],
+      ['w4', 40, d, ['mm4']],
       ['lm', d, V, ['lm_head']],
     ]);
-    expect(report.skipped).toEqual([{ node: 'mm4', weight: 'w4', reason: 'K = 40 is not a multiple of the block size 32' }]);
+    expect(report.skipped).toEqual([]);
     const bytes = (m: OnnxModel) => m.graph.initializers.reduce((n, t) => n + tensorByteLength(t), 0);
     expect([report.weightBytesBefore, report.weightBytesAfter]).toEqual([bytes(original), bytes(model)]);
     expect(report.weightBytesAfter).toBeLessThan(report.weightBytesBefore);
@@ -149,7 +149,7 @@ describe('quantizeModel', () => {
 
     const quantizedLogits = await runsEverywhere(model);
     const f32Logits = (await ortRun(await ortSession(encodeModel(original)), { ids })).logits!;
-    // The quantization error itself, against the logits' size (four quantized random layers, no normalisation
+    // The quantization error itself, against the logits' size (five quantized random layers, no normalisation
     // between them, so it compounds): under 30% at 4 bits (16-20% seen), under 2% at 8 bits.
     const scale = f32Logits.reduce((m, x) => Math.max(m, Math.abs(x)), 0);
     expect(maxAbsDiff(quantizedLogits, f32Logits) / scale).toBeLessThan(bits === 8 ? 0.02 : 0.3);
@@ -160,9 +160,9 @@ describe('quantizeModel', () => {
     const lm = model.graph.nodes.find((n) => n.name === 'lm_head')!;
     expect([lm.opType, lm.inputs[1]]).toEqual(['MatMul', 'lm']);
     expect(initializer(model, 'lm')).toBeDefined();
-    expect(report.quantized.map((q) => q.weight)).toEqual(['w1', 'w2', 'w3']);
-    expect(report.skipped.map((s) => s.node)).toEqual(['mm4', 'lm_head']);
-    expect(report.skipped[1]!.reason).toMatch(/vocabulary projection \(N = 50\)/);
+    expect(report.quantized.map((q) => q.weight)).toEqual(['w1', 'w2', 'w3', 'w4']);
+    expect(report.skipped.map((s) => s.node)).toEqual(['lm_head']);
+    expect(report.skipped[0]!.reason).toMatch(/vocabulary projection \(N = 50\)/);
     await runsEverywhere(model);
   });
 
@@ -201,7 +201,7 @@ describe('memvp quantize', () => {
     expect(text).toMatch(new RegExp(`file: .*\\(${readFileSync(input).length} B\\) -> .*\\(${written.length} B\\)`));
     expect(text).toMatch(/weights: .* -> .*%/);
     expect(text).toMatch(/w1 \[64, 96\]  max abs err \d\.\d{3}e-\d  rms err \d\.\d{3}e-\d  \(mm1\)/);
-    expect(text).toContain('mm4 B=w4: K = 40 is not a multiple of the block size 32');
+    expect(text).toMatch(/w4 \[40, 64\]  max abs err .*\(mm4\)/);
   });
 
   it.each([

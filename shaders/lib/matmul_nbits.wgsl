@@ -1,9 +1,12 @@
 // Bindings and helpers shared by the MatMulNBits kernels (matmul_nbits, gemv_nbits): A f32 [rows,K] times
 // W [K,N] held in onnxruntime's MatMulNBits layout (see lib/quant.wgsl and src/kernels/quant.ts).
 // Needs lib/quant. BITS and BLOCK are the quantization; HAS_ZP says whether zero points are bound.
+// K_TAIL: K is not a multiple of BLOCK, so the last block is partial (its packed values past K are padding):
+// A reads past K then give zeros, which cancels the padding whatever it holds.
 override BITS: u32 = 4u;
 override BLOCK: u32 = 32u;
 override HAS_ZP: bool = false;
+override K_TAIL: bool = false;
 
 struct Params {
   M: u32,
@@ -14,7 +17,7 @@ struct Params {
 }
 
 @group(0) @binding(0) var<uniform> params: Params;
-// K is a multiple of the block size (>= 16), so rows of A start on vec4 boundaries.
+// K is a multiple of 4, so rows of A start on vec4 boundaries.
 @group(0) @binding(1) var<storage, read> a: array<vec4<f32>>;
 @group(0) @binding(2) var<storage, read> packed: array<u32>;
 @group(0) @binding(3) var<storage, read> scales: array<f32>;
@@ -39,6 +42,11 @@ fn zero_point(n: u32, blk: u32) -> f32 {
 // A[p .. p+3] for p a multiple of 4.
 fn load4(p: u32) -> vec4<f32> {
   return a[p / 4u];
+}
+
+// x, or zeros when it was loaded from p >= end (past its row's K values: the partial last block, with K_TAIL).
+fn tail_mask(x: vec4<f32>, p: u32, end: u32) -> vec4<f32> {
+  return select(x, vec4<f32>(), p >= end);
 }
 
 // C[row, col] = epilogue(acc), skipping columns past N.

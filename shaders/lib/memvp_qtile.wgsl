@@ -2,11 +2,12 @@
 // (needs lib/quant). Shared by the two MemVP FFN passes. Per block and column, sum_k a_k (q_k - zp) * scale
 // is computed as scale * (sum_k a_k q_k - zp * sum_k a_k), so the zero point costs nothing per value.
 // The including kernel declares `override WFMT: u32` (4 or 8 bits here), `override HAS_ZP: bool`,
-// `override TM: u32` (rows per tile: 4, or 1 when only r0 is wanted) and accessors:
+// `override TM: u32` (rows per tile: 4, or 1 when only r0 is wanted), `override QTAIL: bool` (K is not a
+// multiple of the block: A's vec4s from k4End on read as zeros, cancelling the last block's padding) and accessors:
 //   qa(i) -> vec4<f32>          A's vec4 number i (rows are passed as vec4 offsets);
-//   qw(sel, i) -> vec4<u32>     16 bytes number i of weight `sel`'s packed blocks;
-//   qscale(sel, i) -> f32       scale number i (column * nBlocks + block);
-//   qzp(sel, i) -> u32          word number i of weight `sel`'s packed zero points.
+//   qw(i) -> vec4<u32>          16 bytes number i of the packed blocks;
+//   qscale(i) -> f32            scale number i (column * nBlocks + block);
+//   qzp(i) -> u32               word number i of the packed zero points.
 // Loads go 16 bytes at a time: 32 4-bit or 16 8-bit values, so a block must hold a multiple of 16 bytes.
 
 // WFMT also means f32 (0) in the including kernels; QBITS keeps the constant expressions below defined then.
@@ -18,25 +19,30 @@ fn qdot4(a: vec4<f32>, q0: vec4<f32>, q1: vec4<f32>, q2: vec4<f32>, q3: vec4<f32
   return vec4<f32>(dot(a, q0), dot(a, q1), dot(a, q2), dot(a, q3));
 }
 
+// A's vec4 k4 of the row starting at vec4 `row`.
+fn qload(row: u32, k4: u32, k4End: u32) -> vec4<f32> {
+  return select(qa(row + k4), vec4<f32>(), QTAIL && k4 >= k4End);
+}
+
 // One u32 word per column: 8 (4-bit) or 4 (8-bit) consecutive k starting at A's vec4 `k4` of each row.
-fn qstep(t: ptr<function, QTile>, asum: ptr<function, vec4<f32>>, rows: vec4<u32>, k4: u32, w: vec4<u32>) {
+fn qstep(t: ptr<function, QTile>, asum: ptr<function, vec4<f32>>, rows: vec4<u32>, k4: u32, k4End: u32, w: vec4<u32>) {
   let one = vec4<f32>(1.0);
   if (WFMT == 4u) {
     let c0 = unpack_q4(w.x);
     let c1 = unpack_q4(w.y);
     let c2 = unpack_q4(w.z);
     let c3 = unpack_q4(w.w);
-    let a0 = qa(rows.x + k4);
-    let b0 = qa(rows.x + k4 + 1u);
+    let a0 = qload(rows.x, k4, k4End);
+    let b0 = qload(rows.x, k4 + 1u, k4End);
     (*t).r0 += qdot4(a0, c0[0], c1[0], c2[0], c3[0]) + qdot4(b0, c0[1], c1[1], c2[1], c3[1]);
     (*asum).x += dot(a0 + b0, one);
     if (TM == 4u) {
-      let a1 = qa(rows.y + k4);
-      let b1 = qa(rows.y + k4 + 1u);
-      let a2 = qa(rows.z + k4);
-      let b2 = qa(rows.z + k4 + 1u);
-      let a3 = qa(rows.w + k4);
-      let b3 = qa(rows.w + k4 + 1u);
+      let a1 = qload(rows.y, k4, k4End);
+      let b1 = qload(rows.y, k4 + 1u, k4End);
+      let a2 = qload(rows.z, k4, k4End);
+      let b2 = qload(rows.z, k4 + 1u, k4End);
+      let a3 = qload(rows.w, k4, k4End);
+      let b3 = qload(rows.w, k4 + 1u, k4End);
       (*t).r1 += qdot4(a1, c0[0], c1[0], c2[0], c3[0]) + qdot4(b1, c0[1], c1[1], c2[1], c3[1]);
       (*t).r2 += qdot4(a2, c0[0], c1[0], c2[0], c3[0]) + qdot4(b2, c0[1], c1[1], c2[1], c3[1]);
       (*t).r3 += qdot4(a3, c0[0], c1[0], c2[0], c3[0]) + qdot4(b3, c0[1], c1[1], c2[1], c3[1]);
@@ -47,13 +53,13 @@ fn qstep(t: ptr<function, QTile>, asum: ptr<function, vec4<f32>>, rows: vec4<u32
     let c1 = unpack_q8(w.y);
     let c2 = unpack_q8(w.z);
     let c3 = unpack_q8(w.w);
-    let a0 = qa(rows.x + k4);
+    let a0 = qload(rows.x, k4, k4End);
     (*t).r0 += qdot4(a0, c0, c1, c2, c3);
     (*asum).x += dot(a0, one);
     if (TM == 4u) {
-      let a1 = qa(rows.y + k4);
-      let a2 = qa(rows.z + k4);
-      let a3 = qa(rows.w + k4);
+      let a1 = qload(rows.y, k4, k4End);
+      let a2 = qload(rows.z, k4, k4End);
+      let a3 = qload(rows.w, k4, k4End);
       (*t).r1 += qdot4(a1, c0, c1, c2, c3);
       (*t).r2 += qdot4(a2, c0, c1, c2, c3);
       (*t).r3 += qdot4(a3, c0, c1, c2, c3);
@@ -62,9 +68,9 @@ fn qstep(t: ptr<function, QTile>, asum: ptr<function, vec4<f32>>, rows: vec4<u32
   }
 }
 
-// Rows `rows` (vec4 offsets of row starts in A) times columns `cols` of weight `sel`; K = nBlocks * blockSize.
-// Returns one vec4 (over the 4 columns) per row.
-fn qtile(sel: u32, rows: vec4<u32>, cols: vec4<u32>, nBlocks: u32, blockSize: u32) -> QTile {
+// Rows `rows` (vec4 offsets of row starts in A) times columns `cols`; nBlocks blocks of blockSize along K, A's
+// rows holding k4End vec4s (read only with QTAIL). Returns one vec4 (over the 4 columns) per row.
+fn qtile(rows: vec4<u32>, cols: vec4<u32>, nBlocks: u32, blockSize: u32, k4End: u32) -> QTile {
   var acc = QTile(vec4<f32>(0.0), vec4<f32>(0.0), vec4<f32>(0.0), vec4<f32>(0.0));
   let chunks = blockSize * QBITS / 128u;       // 16-byte loads per block
   let chunkK4 = 32u / QBITS;                   // A vec4s per 16-byte load (8 for 4 bits, 4 for 8 bits)
@@ -74,19 +80,19 @@ fn qtile(sel: u32, rows: vec4<u32>, cols: vec4<u32>, nBlocks: u32, blockSize: u3
     var asum = vec4<f32>(0.0);
     let base = (cols * nBlocks + vec4<u32>(b)) * chunks;
     for (var c = 0u; c < chunks; c++) {
-      let w0 = qw(sel, base.x + c);
-      let w1 = qw(sel, base.y + c);
-      let w2 = qw(sel, base.z + c);
-      let w3 = qw(sel, base.w + c);
+      let w0 = qw(base.x + c);
+      let w1 = qw(base.y + c);
+      let w2 = qw(base.z + c);
+      let w3 = qw(base.w + c);
       let k4 = (b * blockSize) / 4u + c * chunkK4;
-      qstep(&part, &asum, rows, k4, vec4<u32>(w0.x, w1.x, w2.x, w3.x));
-      qstep(&part, &asum, rows, k4 + wordK4, vec4<u32>(w0.y, w1.y, w2.y, w3.y));
-      qstep(&part, &asum, rows, k4 + 2u * wordK4, vec4<u32>(w0.z, w1.z, w2.z, w3.z));
-      qstep(&part, &asum, rows, k4 + 3u * wordK4, vec4<u32>(w0.w, w1.w, w2.w, w3.w));
+      qstep(&part, &asum, rows, k4, k4End, vec4<u32>(w0.x, w1.x, w2.x, w3.x));
+      qstep(&part, &asum, rows, k4 + wordK4, k4End, vec4<u32>(w0.y, w1.y, w2.y, w3.y));
+      qstep(&part, &asum, rows, k4 + 2u * wordK4, k4End, vec4<u32>(w0.z, w1.z, w2.z, w3.z));
+      qstep(&part, &asum, rows, k4 + 3u * wordK4, k4End, vec4<u32>(w0.w, w1.w, w2.w, w3.w));
     }
     let si = cols * nBlocks + vec4<u32>(b);
-    let scale = vec4<f32>(qscale(sel, si.x), qscale(sel, si.y), qscale(sel, si.z), qscale(sel, si.w));
-    let zp = vec4<f32>(qzero(sel, cols.x, b, nBlocks), qzero(sel, cols.y, b, nBlocks), qzero(sel, cols.z, b, nBlocks), qzero(sel, cols.w, b, nBlocks));
+    let scale = vec4<f32>(qscale(si.x), qscale(si.y), qscale(si.z), qscale(si.w));
+    let zp = vec4<f32>(qzero(cols.x, b, nBlocks), qzero(cols.y, b, nBlocks), qzero(cols.z, b, nBlocks), qzero(cols.w, b, nBlocks));
     acc.r0 += scale * (part.r0 - zp * asum.x);
     acc.r1 += scale * (part.r1 - zp * asum.y);
     acc.r2 += scale * (part.r2 - zp * asum.z);
@@ -96,9 +102,9 @@ fn qtile(sel: u32, rows: vec4<u32>, cols: vec4<u32>, nBlocks: u32, blockSize: u3
 }
 
 // Zero point of (col, block): MatMulNBits packs them per column, two blocks a byte for 4 bits; 2^(bits-1) without them.
-fn qzero(sel: u32, col: u32, block: u32, nBlocks: u32) -> f32 {
+fn qzero(col: u32, block: u32, nBlocks: u32) -> f32 {
   if (!HAS_ZP) { return f32(1u << (QBITS - 1u)); }
   var byte = col * nBlocks + block;
   if (WFMT == 4u) { byte = col * ((nBlocks + 1u) / 2u) + block / 2u; }
-  return zero_point_q(qzp(sel, byte / 4u), byte & 3u, block & 1u, QBITS);
+  return zero_point_q(qzp(byte / 4u), byte & 3u, block & 1u, QBITS);
 }

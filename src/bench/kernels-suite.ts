@@ -8,7 +8,7 @@ import { fmaPeakFlops, fmaPeakPipeline, recordFmaPeak } from '../kernels/fma-pea
 import { matmulConfig } from '../kernels/matmul-common.js';
 import { matmulNBitsConfig, matmulNBitsPipeline, recordMatmulNBits } from '../kernels/matmul-nbits.js';
 import { matmulPipeline, recordMatmul } from '../kernels/matmul.js';
-import { memvpFfnConfig, memvpFfnPipelines, recordMemvpFfn, type MemvpFfnArgs } from '../kernels/memvp-ffn.js';
+import { memvpFfnConfig, memvpFfnPipelines, memvpUpWeightF32, recordMemvpFfn, type MemvpFfnArgs } from '../kernels/memvp-ffn.js';
 import { quantizeBlockwise, releaseQuantWeight, uploadQuantWeight, type QuantWeight } from '../kernels/quant.js';
 import { DataType, encodeModel, makeNode, makeSingleNodeModel, makeValueInfo } from '../onnx/index.js';
 import type { AdapterFacts, KernelBenchResult } from './report.js';
@@ -168,20 +168,19 @@ async function ffn(ctx: GpuContext, o: KernelBenchOptions, raw: Raw): Promise<nu
   const { n, L, d, D } = BENCH_SHAPES.ffn;
   const u = upload(ctx, uniform(L * d, 3), [L, d]);
   const residual = upload(ctx, uniform(L * d, 4), [L, d]);
-  const w1 = upload(ctx, uniform(d * D, 5, 1 / Math.sqrt(d)), [d, D]);
-  const w3 = upload(ctx, uniform(d * D, 6, 1 / Math.sqrt(d)), [d, D]);
+  const wUp = upload(ctx, memvpUpWeightF32(uniform(d * D, 5, 1 / Math.sqrt(d)), uniform(d * D, 6, 1 / Math.sqrt(d)), d, D), [d, 2 * D]);
   const w2 = upload(ctx, uniform(D * d, 7, 1 / Math.sqrt(D)), [D, d]);
   const memK = upload(ctx, uniform(n * d, 8, 1 / Math.sqrt(d)), [n, d]);
   const memV = upload(ctx, uniform(n * d, 9), [n, d]);
   const out = empty(ctx, [L, d]);
-  const plain: MemvpFfnArgs = { form: 'llama', u, residual, w1, w3, w2, s: 1, out };
+  const plain: MemvpFfnArgs = { form: 'llama', u, residual, wUp, w2, s: 1, out };
   const memvp: MemvpFfnArgs = { ...plain, memK, memV };
   await ctx.pipelines.prepare([...memvpFfnPipelines(memvpFfnConfig(plain)), ...memvpFfnPipelines(memvpFfnConfig(memvp))]);
   const [tm, tp] = await timeInterleaved(o, [
     { perRun: 1, run: (k) => runStep(ctx, 'memvp ffn', k, (s) => recordMemvpFfn(ctx, s, memvp)) },
     { perRun: 1, run: (k) => runStep(ctx, 'plain ffn', k, (s) => recordMemvpFfn(ctx, s, plain)) },
   ]);
-  release(ctx, u, residual, w1, w3, w2, memK, memV, out);
+  release(ctx, u, residual, wUp, w2, memK, memV, out);
   const ffnFlops = 2 * L * d * D * 3;
   const memFlops = 2 * L * n * d * 2;
   raw.memvpFfn = { what: `MemVP FFN n=${n} L=${L} d=${d} D=${D}`, flops: ffnFlops + memFlops, ...tm! };

@@ -1,6 +1,7 @@
 // C = act(alpha * A x dequant(W) + bias) + residual with W block-quantized in onnxruntime's MatMulNBits
 // layout (src/kernels/quant.ts). A [M,K] or [batch,M,K] (batch folds into rows: W is shared); up to 4 rows
-// take the decode kernel (gemv_nbits), more the tiled prefill kernel (matmul_nbits).
+// take the decode kernel (gemv_nbits), more the tiled prefill kernel (matmul_nbits). K may end in a partial
+// block (onnxruntime's padded layout): a specialisation then reads A as zeros past K.
 import gemvCode from '../../shaders/gemv_nbits.wgsl?raw';
 import matmulCode from '../../shaders/matmul_nbits.wgsl?raw';
 import { shapeStr, type GpuContext, type GpuTensor, type PipelineSpec, type Step } from '../gpu/index.js';
@@ -18,18 +19,20 @@ export interface MatmulNBitsConfig extends Omit<MatmulConfig, 'transB'> {
   bits: QuantBits;
   blockSize: number;
   zeroPoints: boolean;
+  /** K is not a multiple of the block size. */
+  kTail: boolean;
 }
 
 export type MatmulNBitsOptions = Omit<MatmulOptions, 'transB'>;
 
 export function matmulNBitsConfig(w: QuantWeight, opts: MatmulNBitsOptions = {}): MatmulNBitsConfig {
-  return { bits: w.bits, blockSize: w.blockSize, zeroPoints: !!w.zeroPoints, activation: opts.activation ?? 'none', bias: !!opts.bias, residual: !!opts.residual };
+  return { bits: w.bits, blockSize: w.blockSize, zeroPoints: !!w.zeroPoints, kTail: w.K % w.blockSize !== 0, activation: opts.activation ?? 'none', bias: !!opts.bias, residual: !!opts.residual };
 }
 
 /** The pipeline for `rows` rows of A (all batches together): decode kernel up to 4 rows, tiled beyond. */
 export function matmulNBitsPipeline(ctx: GpuContext, config: MatmulNBitsConfig, rows: number): PipelineSpec {
   const t = matmulTiles(ctx.adapter);
-  const constants = { BITS: config.bits, BLOCK: config.blockSize, HAS_ZP: config.zeroPoints ? 1 : 0, ...epilogueConstants(config) };
+  const constants = { BITS: config.bits, BLOCK: config.blockSize, HAS_ZP: config.zeroPoints ? 1 : 0, K_TAIL: config.kTail ? 1 : 0, ...epilogueConstants(config) };
   if (rows <= GEMV_MAX_ROWS) return { kernel: gemvKernel, constants: { WG: t.gemvWg, ...constants } };
   return { kernel: matmulKernel, constants: { WG_X: t.wgX, WG_Y: t.wgY, ...constants } };
 }

@@ -1,18 +1,20 @@
 // The fused FFN + memory-space visual prompts (MemVP) block, as the paper's concatenated GEMMs:
 //   LLaMA: out = h + (SiLU(u W1) * (u W3)) W2 + s * SiLU(u K^T) V
 //   BART:  out = GELU(u W1 + b1) W2 + b2 + s * GELU(u K^T) V (+ h when a residual is given)
-// Pass 1 (memvp_ffn_up) reads u once for the columns [W1 | W3 | K^T] and writes hidden [L, D + n4];
+// Pass 1 (memvp_ffn_up) reads u once for the columns [W1 | W3 | K^T] and writes hidden [L, Dh + n4];
 // pass 2 (memvp_ffn_down) reads hidden once for the rows [W2 ; V]. Without memory entries (n = 0) these are
-// exactly the plain FFN kernels. W1, W3, W2 are f32 or MatMulNBits-quantized; K and V (shared by all
+// exactly the plain FFN kernels. W1 and W3 arrive as one weight wUp = [W1 | W3] along N (built once at load:
+// memvpUpWeightF32, concatQuantColumns), so each pass binds at most 8 storage buffers, WebGPU's default limit.
+// wUp and W2 are f32 or MatMulNBits-quantized (a partial last block along K included); K and V (shared by all
 // layers) are f32. Optional: a mask [n] multiplying each entry's contribution, and the retrieval scores
 // act(u K^T) [L, n] (before mask and s). Needs d and D multiples of 4 (vec4 loads along both) and quantized
-// blocks of a multiple of 16 bytes (4-bit blocks of >= 32); the up pass binds 12 storage buffers.
+// blocks of a multiple of 16 bytes (4-bit blocks of >= 32).
 import downCode from '../../shaders/memvp_ffn_down.wgsl?raw';
 import upCode from '../../shaders/memvp_ffn_up.wgsl?raw';
 import { shapeStr, type GpuContext, type GpuTensor, type PipelineSpec, type Step } from '../gpu/index.js';
 import { ACT_CODE, activationRef, type Activation } from './activations.js';
 import { Uniforms, ceilDiv, check, checkTensor } from './common.js';
-import { checkQuantWeight, quantWeightStr, type QuantWeight } from './quant.js';
+import { checkQuantWeight, quantLayout, quantWeightStr, type QuantWeight } from './quant.js';
 import { kernelSource } from './shader.js';
 
 const upKernel = kernelSource('memvp_ffn_up', upCode);
@@ -29,9 +31,11 @@ const tiling = (decode: boolean) => (decode ? { TM: 1, WG_X: 64, WG_Y: 1 } : { T
 /** What the pipelines specialise on; recordMemvpFfn derives it from its arguments. */
 export interface MemvpFfnConfig {
   form: MemvpForm;
-  /** W1/W3 and W2: 0 for f32, else the quantized bits; zero points when the quantized weight has them. */
+  /** wUp and W2: 0 for f32, else the quantized bits; zero points when the quantized weight has them. */
   upBits: 0 | 4 | 8;
   upZeroPoints: boolean;
+  /** Quantized wUp whose K (= d) ends in a partial block. */
+  upTail: boolean;
   downBits: 0 | 4 | 8;
   downZeroPoints: boolean;
   hasB1: boolean;
@@ -51,6 +55,7 @@ export function memvpFfnPipelines(c: MemvpFfnConfig): [PipelineSpec, PipelineSpe
       constants: {
         WFMT: c.upBits,
         HAS_ZP: flag(c.upZeroPoints),
+        QTAIL: flag(c.upTail),
         GATED: flag(c.form === 'llama'),
         ACT: ACT_CODE[FORM_ACT[c.form]],
         HAS_B1: flag(c.hasB1),
@@ -72,10 +77,8 @@ export interface MemvpFfnArgs {
   u: GpuTensor;
   /** Added to the output [L, d]; must not be `out` itself. */
   residual?: GpuTensor;
-  /** [d, D] as ONNX MatMul's B, or quantized with K = d, N = D. */
-  w1: MemvpWeight;
-  /** LLaMA's gate partner of W1, same format as w1; absent for BART. */
-  w3?: MemvpWeight;
+  /** LLaMA: [W1 | W3] [d, 2D] as ONNX MatMul's B (or quantized with K = d, N = 2D); BART: W1 [d, D]. */
+  wUp: MemvpWeight;
   /** [D, d], or quantized with K = D, N = d. */
   w2: MemvpWeight;
   b1?: GpuTensor;
@@ -91,18 +94,28 @@ export interface MemvpFfnArgs {
   out: GpuTensor;
 }
 
+/** wUp of the LLaMA form from f32 W1, W3 [d, D] (row-major): [d, 2D] with each row W1's then W3's. */
+export function memvpUpWeightF32(w1: Float32Array, w3: Float32Array, d: number, D: number): Float32Array {
+  const out = new Float32Array(d * 2 * D);
+  for (let k = 0; k < d; k++) {
+    out.set(w1.subarray(k * D, (k + 1) * D), 2 * k * D);
+    out.set(w3.subarray(k * D, (k + 1) * D), (2 * k + 1) * D);
+  }
+  return out;
+}
+
 const isQuant = (w: MemvpWeight): w is QuantWeight => 'packed' in w;
 const weightStr = (w: MemvpWeight) => (isQuant(w) ? quantWeightStr(w) : shapeStr(w.shape));
-// W1 and W3 share one specialisation, so they must agree on this.
-const format = (w: MemvpWeight) => (isQuant(w) ? `q${w.bits}/${w.blockSize}${w.zeroPoints ? '+zp' : ''}` : 'f32');
+const dims = (w: MemvpWeight) => (isQuant(w) ? [w.K, w.N] : w.shape);
 
 export function memvpFfnConfig(a: MemvpFfnArgs): MemvpFfnConfig {
   const bits = (w: MemvpWeight) => (isQuant(w) ? w.bits : 0);
   const zp = (w: MemvpWeight) => isQuant(w) && w.zeroPoints !== undefined;
   return {
     form: a.form,
-    upBits: bits(a.w1),
-    upZeroPoints: zp(a.w1),
+    upBits: bits(a.wUp),
+    upZeroPoints: zp(a.wUp),
+    upTail: isQuant(a.wUp) && a.wUp.K % a.wUp.blockSize !== 0,
     downBits: bits(a.w2),
     downZeroPoints: zp(a.w2),
     hasB1: !!a.b1,
@@ -126,23 +139,17 @@ function checkWeight(label: string, name: string, w: MemvpWeight, K: number, N: 
   check((w.blockSize * w.bits) % 128 === 0, label, () => `${name}: ${w.bits}-bit blocks of ${w.blockSize} are not a multiple of 16 bytes`);
 }
 
-export function recordMemvpFfn(ctx: GpuContext, step: Step, a: MemvpFfnArgs): void {
-  const { u, w1, w3, w2, memK, memV, out } = a;
+export function recordMemvpFfn(_ctx: GpuContext, step: Step, a: MemvpFfnArgs): void {
+  const { u, wUp, w2, memK, memV, out } = a;
   const n = memK?.shape[0] ?? 0;
-  const label = `memvpFfn(${a.form}) u ${shapeStr(u.shape)} w1 ${weightStr(w1)} w2 ${weightStr(w2)} n=${n}`;
+  const label = `memvpFfn(${a.form}) u ${shapeStr(u.shape)} wUp ${weightStr(wUp)} w2 ${weightStr(w2)} n=${n}`;
   check(u.shape.length === 2 && u.shape[0]! >= 1, label, () => 'u must be [L >= 1, d]');
   const [L, d] = u.shape as [number, number];
-  const D = isQuant(w1) ? w1.N : (w1.shape[1] ?? 0);
+  const N = dims(wUp)[1] ?? 0;
+  const D = a.form === 'llama' ? N / 2 : N;
   check(d > 0 && d % 4 === 0 && D > 0 && D % 4 === 0, label, () => `d=${d} and D=${D} must be positive multiples of 4`);
   checkTensor(label, 'u', u, [L, d]);
-  checkWeight(label, 'w1', w1, d, D);
-  if (a.form === 'llama') {
-    check(w3 !== undefined, label, () => 'the llama form needs w3');
-    checkWeight(label, 'w3', w3, d, D);
-    check(format(w1) === format(w3), label, () => `w3 ${weightStr(w3)} must have the format of w1`);
-  } else {
-    check(w3 === undefined, label, () => 'the bart form has no w3');
-  }
+  checkWeight(label, 'wUp', wUp, d, N);
   checkWeight(label, 'w2', w2, D, d);
   if (a.b1) checkTensor(label, 'b1', a.b1, [D]);
   if (a.b2) checkTensor(label, 'b2', a.b2, [d]);
@@ -161,34 +168,41 @@ export function recordMemvpFfn(ctx: GpuContext, step: Step, a: MemvpFfnArgs): vo
   if (a.mask) checkTensor(label, 'mask', a.mask, [n]);
   if (a.scores) checkTensor(label, 'scores', a.scores, [L, n]);
   check(Number.isFinite(a.s), label, () => `s=${a.s} must be finite`);
-  const maxBuffers = ctx.limits.maxStorageBuffersPerShaderStage;
-  check(maxBuffers >= 12, label, () => `the up pass binds 12 storage buffers, the adapter allows ${maxBuffers}`);
 
   const config = memvpFfnConfig(a);
   const [upSpec, downSpec] = memvpFfnPipelines(config);
   const { TM, WG_X, WG_Y } = tiling(config.decode);
+  // hidden's gate part spans W2's whole blocks (zeros past D).
+  const down = isQuant(w2) ? { nBlocks: quantLayout(D, w2).nBlocks, blockSize: w2.blockSize } : { nBlocks: 0, blockSize: 0 };
+  const Dh = isQuant(w2) ? down.nBlocks * down.blockSize : D;
   const memTiles = ceilDiv(n, 4);
-  const hs4 = D / 4 + memTiles;
+  const hs4 = Dh / 4 + memTiles;
   const hidden = step.temp(L * hs4 * 16, 'memvp hidden');
   // Unused bindings get small dummies; the written one (scores) needs its own.
   const dummy = step.temp(16, 'memvp dummy');
   const scores = a.scores?.buffer ?? step.temp(16, 'memvp dummy scores');
-  const parts = (w: MemvpWeight | undefined) =>
-    !w ? [dummy, dummy, dummy] : isQuant(w) ? [w.packed.buffer, w.scales.buffer, w.zeroPoints?.buffer ?? dummy] : [w.buffer, dummy, dummy];
+  // b1 and the mask travel in one buffer (one binding): [b1 | mask], copied in per run.
+  const maskAt = a.b1 ? D : 0;
+  let epi = dummy;
+  if (a.b1 || a.mask) {
+    epi = step.temp((maskAt + (a.mask ? n : 0)) * 4, 'memvp b1|mask');
+    if (a.b1) step.copy(a.b1.buffer, epi, D * 4);
+    if (a.mask) step.copy(a.mask.buffer, epi, n * 4, 0, maskAt * 4);
+  }
+  const parts = (w: MemvpWeight) => (isQuant(w) ? [w.packed.buffer, w.scales.buffer, w.zeroPoints?.buffer ?? dummy] : [w.buffer, dummy, dummy]);
+  const up = isQuant(wUp) ? { nBlocks: quantLayout(d, wUp).nBlocks, blockSize: wUp.blockSize } : { nBlocks: 0, blockSize: 0 };
   const rowGroups = ceilDiv(ceilDiv(L, TM), WG_Y);
   step.dispatch({
     pipeline: upSpec,
     label: `${label} (up)`,
-    uniforms: new Uniforms()
-      .u32(L, d, D, n, hs4, D / 4, memTiles, isQuant(w1) ? d / w1.blockSize : 0, isQuant(w1) ? w1.blockSize : 0)
-      .f32(a.s).data,
-    buffers: [u.buffer, ...parts(w1), ...parts(w3), a.b1?.buffer ?? dummy, memK?.buffer ?? dummy, a.mask?.buffer ?? dummy, scores, hidden],
-    workgroups: [ceilDiv(D / 4 + memTiles, WG_X), rowGroups],
+    uniforms: new Uniforms().u32(L, d, D, n, hs4, Dh / 4, memTiles, up.nBlocks, up.blockSize, maskAt).f32(a.s).data,
+    buffers: [u.buffer, ...parts(wUp), memK?.buffer ?? dummy, epi, scores, hidden],
+    workgroups: [ceilDiv(Dh / 4 + memTiles, WG_X), rowGroups],
   });
   step.dispatch({
     pipeline: downSpec,
     label: `${label} (down)`,
-    uniforms: new Uniforms().u32(L, d, D, n, hs4, memTiles, isQuant(w2) ? D / w2.blockSize : 0, isQuant(w2) ? w2.blockSize : 0).data,
+    uniforms: new Uniforms().u32(L, d, n, hs4, Dh / 4, memTiles, down.nBlocks, down.blockSize).data,
     buffers: [hidden, ...parts(w2), memV?.buffer ?? dummy, a.b2?.buffer ?? dummy, a.residual?.buffer ?? dummy, out.buffer],
     workgroups: [ceilDiv(d / 4, WG_X), rowGroups],
   });

@@ -3,6 +3,9 @@
 // with values low-first (4 bits: low nibble first), scales f32 [N * nBlocks], optional zero points uint8
 // packed [N * ceil(nBlocks * bits / 8)] (4 bits: two per byte, low nibble = even block). w = (q - zp) * scale,
 // zp = 2^(bits-1) when there are no zero points. The GPU reads the packed bytes and zero points as u32 words.
+// K need not be a multiple of the block size (as in onnxruntime): nBlocks = ceil(K / blockSize) and the last
+// block's values past K are padding that readers ignore (onnxruntime's kernels only sum k < K). Ours holds the
+// zero point there, so the padding also dequantizes to 0.
 import { numel, shapeStr, type GpuContext, type GpuTensor } from '../gpu/index.js';
 import { check, checkTensor, release, upload } from './common.js';
 
@@ -43,13 +46,13 @@ export function quantLayout(K: number, opts: Pick<QuantOptions, 'bits' | 'blockS
   return { nBlocks, blobSize, zpBytesPerCol };
 }
 
-/** Throws KernelShapeError unless bits, block size and K fit the kernels (K a multiple of the block size). */
+/** Throws KernelShapeError unless bits, block size, K and N are valid (any K >= 1: the last block may be partial). */
 export function checkQuantOptions(kernel: string, K: number, N: number, opts: Pick<QuantOptions, 'bits' | 'blockSize'>): void {
   const what = () => `K=${K} N=${N} bits=${opts.bits} blockSize=${opts.blockSize}`;
   check(opts.bits === 4 || opts.bits === 8, kernel, () => `${what()}: bits must be 4 or 8`);
   const b = opts.blockSize;
   check(Number.isInteger(b) && b >= 16 && b <= 256 && (b & (b - 1)) === 0, kernel, () => `${what()}: block size must be a power of two in 16..256`);
-  check(Number.isInteger(K) && K > 0 && K % b === 0, kernel, () => `${what()}: K must be a positive multiple of the block size`);
+  check(Number.isInteger(K) && K > 0, kernel, () => `${what()}: K must be positive`);
   check(Number.isInteger(N) && N > 0, kernel, () => `${what()}: N must be positive`);
 }
 
@@ -68,7 +71,8 @@ export function quantizeBlockwise(w: Float32Array, K: number, N: number, opts: Q
       let lo = 0;
       let hi = 0;
       let amax = 0;
-      for (let k = b * blockSize; k < (b + 1) * blockSize; k++) {
+      const end = Math.min(K, (b + 1) * blockSize);
+      for (let k = b * blockSize; k < end; k++) {
         const v = w[k * N + n]!;
         lo = Math.min(lo, v);
         hi = Math.max(hi, v);
@@ -87,8 +91,8 @@ export function quantizeBlockwise(w: Float32Array, K: number, N: number, opts: Q
       scales[n * nBlocks + b] = scale;
       const base = (n * nBlocks + b) * blobSize;
       for (let i = 0; i < blockSize; i++) {
-        const v = w[(b * blockSize + i) * N + n]!;
-        const q = scale > 0 ? Math.min(qmax, Math.max(0, Math.round(v / Math.fround(scale)) + zp)) : zp;
+        const k = b * blockSize + i;
+        const q = k >= K || !(scale > 0) ? zp : Math.min(qmax, Math.max(0, Math.round(w[k * N + n]! / Math.fround(scale)) + zp));
         if (bits === 8) packed[base + i] = q;
         else packed[base + (i >> 1)]! |= q << (4 * (i & 1));
       }
@@ -120,6 +124,26 @@ export function dequantizeBlockwise(q: QuantizedBlocks, K: number, N: number, op
   return w;
 }
 
+/** The blocks of W = [W_0 | W_1 | ...] along N, for parts quantized with the same K, bits and block size: the layout is
+ * per column, so this appends each part's packed bytes, scales and zero points. */
+export function concatQuantColumns(parts: readonly QuantizedBlocks[]): QuantizedBlocks {
+  const kernel = 'concatQuantColumns';
+  const withZp = parts.filter((p) => p.zeroPoints).length;
+  check(parts.length > 0 && (withZp === 0 || withZp === parts.length), kernel, () => `${parts.length} parts, ${withZp} with zero points: all or none must have them`);
+  const join = <T extends Uint8Array | Float32Array>(arrays: T[], make: (n: number) => T): T => {
+    const out = make(arrays.reduce((n, x) => n + x.length, 0));
+    let at = 0;
+    for (const x of arrays) {
+      out.set(x, at);
+      at += x.length;
+    }
+    return out;
+  };
+  const packed = join(parts.map((p) => p.packed), (n) => new Uint8Array(n));
+  const scales = join(parts.map((p) => p.scales), (n) => new Float32Array(n));
+  return withZp ? { packed, scales, zeroPoints: join(parts.map((p) => p.zeroPoints!), (n) => new Uint8Array(n)) } : { packed, scales };
+}
+
 /** Bytes padded to whole little-endian u32 words. */
 function words(bytes: Uint8Array): Uint32Array {
   const out = new Uint32Array(Math.ceil(bytes.length / 4));
@@ -149,6 +173,8 @@ export function uploadQuantWeight(ctx: GpuContext, q: QuantizedBlocks, K: number
 /** Validates a QuantWeight's tensors against its K, N, bits and block size (for the kernels that read it). */
 export function checkQuantWeight(kernel: string, w: QuantWeight): void {
   checkQuantOptions(kernel, w.K, w.N, w);
+  // The kernels read A in vec4s along K (rows must start on vec4 boundaries).
+  check(w.K % 4 === 0, kernel, () => `K=${w.K} must be a multiple of 4`);
   const { nBlocks, blobSize, zpBytesPerCol } = quantLayout(w.K, w);
   checkTensor(kernel, 'packed weight', w.packed, [w.N, nBlocks, blobSize / 4], 'u32');
   checkTensor(kernel, 'scales', w.scales, [w.N, nBlocks]);

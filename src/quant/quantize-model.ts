@@ -1,6 +1,7 @@
 // Weight-only block quantization of an ONNX model: every MatMul whose B is a constant f32 [K, N] initializer
 // becomes a com.microsoft MatMulNBits node in onnxruntime's layout (src/kernels/quant.ts), so the file runs in
 // onnxruntime as well as here. Works on the parsed model (no file access), for the CLI and for pages alike.
+// K need not be a multiple of the block size: the last block is then partial (padded), as onnxruntime allows.
 import { dequantizeBlockwise, quantizeBlockwise, quantLayout, type QuantBits } from '../kernels/quant.js';
 import {
   attr,
@@ -115,8 +116,8 @@ export async function quantizeModel(model: OnnxModel, options: QuantizeModelOpti
           ? `B is ${dataTypeName(b.dataType)}, not FLOAT`
           : b.dims.length !== 2
             ? `B has rank ${b.dims.length}, not 2`
-            : b.dims[0]! % opts.blockSize !== 0
-              ? `K = ${b.dims[0]} is not a multiple of the block size ${opts.blockSize}`
+            : b.dims[0]! % 4 !== 0
+              ? `K = ${b.dims[0]} is not a multiple of 4 (the GPU kernels read A in vec4s)`
               : opts.skipEmbeddings && (tables.has(bName) || vocab.has(b.dims[1]!))
                 ? `vocabulary projection (N = ${b.dims[1]}) kept in f32 (--skip-embeddings)`
                 : undefined;

@@ -84,17 +84,18 @@ function cacheFor(env: RunEnv, past: DeviceTensor, length: number): DeviceTensor
   return { buffer, shape: past.shape, dtype: 'f32', type: 'float32', kvCapacity: capacity };
 }
 
-/** The FFN weights in input order; each also has a quantized form at inputs 7 + 3i (packed B, scales, zero points). */
-export const MEMVP_FFN_WEIGHTS = ['w1', 'w3', 'w2'] as const;
-const FIRST_QUANT_INPUT = 7;
+/** The FFN weights in input order; each also has a quantized form at inputs 6 + 3i (packed B, scales, zero points). */
+export const MEMVP_FFN_WEIGHTS = ['wUp', 'w2'] as const;
+const FIRST_QUANT_INPUT = 6;
 // The quantized weights arrive as their raw bytes in u32 words, like MatMulNBits' B and zero points.
 const PACKED_INPUTS = MEMVP_FFN_WEIGHTS.flatMap((_, i) => [FIRST_QUANT_INPUT + 3 * i, FIRST_QUANT_INPUT + 3 * i + 2]);
 
 /**
- * memvp.MemVpFfn: inputs u [.., L, d] (after the FFN's RMSNorm), the residual h, W1, W3 [d, D], W2 [D, d],
- * and optionally the MemVP memory K, V [n, d]; attributes form (llama) and s. out = h + SwiGLU(u) + s SiLU(u K^T) V.
- * A weight quantized in MatMulNBits' layout leaves its f32 input empty and comes as inputs 7 + 3i: packed B,
- * scales, zero points (optional), with attributes <w>_K, <w>_N, <w>_bits, <w>_block_size (w1, w3, w2).
+ * memvp.MemVpFfn: inputs u [.., L, d] (after the FFN's RMSNorm), the residual h, wUp = [W1 | W3] [d, 2D] (the
+ * fusion pass concatenates them), W2 [D, d], and optionally the MemVP memory K, V [n, d]; attributes form (llama)
+ * and s. out = h + SwiGLU(u) + s SiLU(u K^T) V. A weight quantized in MatMulNBits' layout leaves its f32 input
+ * empty and comes as inputs 6 + 3i: packed B, scales, zero points (optional), with attributes <w>_K, <w>_N,
+ * <w>_bits, <w>_block_size (wUp, w2).
  */
 registerOp(
   'MemVpFfn',
@@ -102,12 +103,12 @@ registerOp(
     packedInputs: PACKED_INPUTS,
     infer: (_node, [, h]) => [{ type: 'float32', dims: h!.dims }],
     pipelines: (node, inputs, _outputs, _ctx, options) => {
-      const memory = !!inputs[5];
+      const memory = !!inputs[4];
       const extras = { mask: memory && !!options.memvp?.mask, scores: memory && !!options.memvp?.scores };
       return memvpFfnPipelines(memvpFfnConfig(ffnArgs(node, inputs.map((m) => m && shapeOnly(m)), undefined, extras)));
     },
     record(env, node, inputs, [out]) {
-      const memK = inputs[5];
+      const memK = inputs[4];
       let scores: DeviceTensor | undefined;
       let mask: DeviceTensor | undefined;
       if (memK) {
@@ -159,7 +160,7 @@ function ffnArgs(
   out: DeviceTensor | undefined,
   extras: { mask?: DeviceTensor | boolean; scores?: DeviceTensor | boolean },
 ): MemvpFfnArgs {
-  const [u, h, , , , k, v] = inputs;
+  const [u, h, , , k, v] = inputs;
   const d = u!.shape.at(-1)!;
   const L = size(u!.shape) / d;
   const n = k?.shape[0] ?? 0;
@@ -168,9 +169,8 @@ function ffnArgs(
     form: attr<string>(node, 'form', 'llama') as MemvpForm,
     u: view(u!, [L, d]),
     residual: view(h!, [L, d]),
-    w1: ffnWeight(node, inputs, 0)!,
-    w3: ffnWeight(node, inputs, 1),
-    w2: ffnWeight(node, inputs, 2)!,
+    wUp: ffnWeight(node, inputs, 0)!,
+    w2: ffnWeight(node, inputs, 1)!,
     memK: k,
     memV: v,
     s: attr<number>(node, 's', 0),

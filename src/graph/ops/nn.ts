@@ -353,7 +353,7 @@ registerOp(
     pipelines: (node, metas, _outs, ctx) => {
       const p = nbitsPlan(node, metas[0]!.dims);
       if (p.rows === 0) return [];
-      const config = { bits: p.bits, blockSize: p.blockSize, zeroPoints: !!metas[3], activation: 'none' as const, bias: !!metas[5], residual: false };
+      const config = { bits: p.bits, blockSize: p.blockSize, zeroPoints: !!metas[3], kTail: p.K % p.blockSize !== 0, activation: 'none' as const, bias: !!metas[5], residual: false };
       return [matmulNBitsPipeline(ctx, config, p.rows)];
     },
     record: (env, node, inputs, [y]) => {

@@ -5,11 +5,14 @@
 // SiLU is Mul(x, Sigmoid(x)). W1, W3, W2 must be constants; K and V are whatever the graph feeds (inputs).
 // Any of the three weight MatMuls may instead be a com.microsoft MatMulNBits with constant weights (a quantized
 // model), as long as the fused kernels can read it: W1 and W3 in one format, blocks of a multiple of 16 bytes,
-// no bias or g_idx. Otherwise the block is left unfused and the MatMulNBits nodes run on their own.
-import { quantLayout, type QuantBits } from '../../kernels/quant.js';
+// K a multiple of 4 (a partial last block is fine), no bias or g_idx. Otherwise the block is left unfused and the
+// MatMulNBits nodes run on their own. The fused node reads W1 and W3 as one constant wUp = [W1 | W3] along N,
+// concatenated here on the host (for quantized weights: the blocks of W1's columns, then W3's).
+import { memvpUpWeightF32 } from '../../kernels/memvp-ffn.js';
+import { concatQuantColumns, quantLayout, type QuantBits } from '../../kernels/quant.js';
 import type { AttrValue, Graph, Node, Value } from '../ir.js';
 import { MEMVP_FFN_WEIGHTS } from '../ops/fused.js';
-import { size } from '../tensor.js';
+import { size, type HostTensor } from '../tensor.js';
 import { matchSilu, onlyUsedBy, other, producer, scalar } from './match.js';
 
 /** An FFN weight: MatMul's constant f32 B, or MatMulNBits' constant quantized B (attributes as MatMulNBits'). */
@@ -22,7 +25,10 @@ const format = (w: FfnWeight) => (w.kind === 'f32' ? 'f32' : `q${w.bits}/${w.blo
 /** `v` = MatMul(a, W) or MatMulNBits(a, W...) with a W the fused kernels can read. */
 function weightMatMul(v: Value | undefined): { node: Node; a: Value; w: FfnWeight } | undefined {
   const mm = producer(v, 'MatMul');
-  if (mm) return mm.inputs[1]?.constant ? { node: mm, a: mm.inputs[0]!, w: { kind: 'f32', b: mm.inputs[1] } } : undefined;
+  if (mm) {
+    const b = mm.inputs[1]?.constant;
+    return b?.type === 'float32' && b.dims.length === 2 ? { node: mm, a: mm.inputs[0]!, w: { kind: 'f32', b: mm.inputs[1]! } } : undefined;
+  }
   const q = v?.producer;
   if (!q || q.op !== 'MatMulNBits' || q.domain !== 'com.microsoft' || q.inputs[4] || q.inputs[5]) return undefined;
   const [a, packed, scales, zeroPoints] = q.inputs;
@@ -31,9 +37,9 @@ function weightMatMul(v: Value | undefined): { node: Node; a: Value; w: FfnWeigh
     return typeof x === 'number' ? x : NaN;
   };
   const [K, N, bits, blockSize] = [num('K', 0), num('N', 0), num('bits', 4), num('block_size', 0)];
-  // The kernels' block sizes, and 16-byte block loads (a 4-bit block needs >= 32 values).
+  // The kernels' block sizes, 16-byte block loads (a 4-bit block needs >= 32 values) and vec4 loads along K.
   const blocksOk = [16, 32, 64, 128, 256].includes(blockSize) && (bits === 4 || bits === 8) && (blockSize * bits) % 128 === 0;
-  if (!a || !packed?.constant || !scales?.constant || (zeroPoints && !zeroPoints.constant) || !blocksOk || !(K > 0 && K % blockSize === 0 && N > 0)) return undefined;
+  if (!a || !packed?.constant || !scales?.constant || (zeroPoints && !zeroPoints.constant) || !blocksOk || !(K > 0 && K % 4 === 0 && N > 0)) return undefined;
   const { nBlocks, blobSize, zpBytesPerCol } = quantLayout(K, { bits, blockSize });
   const holds = (c: Value, type: string, n: number) => c.constant!.type === type && size(c.constant!.dims) === n;
   if (!holds(packed, 'uint8', N * nBlocks * blobSize) || !holds(scales, 'float32', N * nBlocks)) return undefined;
@@ -50,11 +56,11 @@ interface SwiGlu {
   nodes: Node[];
 }
 
-/** Quantized weights must chain: W1, W3 [d, D] and W2 [D, d] (f32 shapes are checked by the kernel). */
+/** The weights must chain: W1, W3 [d, D] and W2 [D, d]. */
 function shapesFit(w1: FfnWeight, w3: FfnWeight, w2: FfnWeight): boolean {
-  const dims = (w: FfnWeight) => (w.kind === 'quant' ? [w.K, w.N] : undefined);
+  const dims = (w: FfnWeight) => (w.kind === 'quant' ? [w.K, w.N] : w.b.constant!.dims);
   const [a, b, c] = [dims(w1), dims(w3), dims(w2)];
-  return (!a || !b || (a[0] === b[0] && a[1] === b[1])) && (!a || !c || (a[0] === c[1] && a[1] === c[0]));
+  return a[0] === b[0] && a[1] === b[1] && a[0] === c[1] && a[1] === c[0];
 }
 
 /** Matches MatMul(Mul(SiLU(MatMul(u, W1)), MatMul(u, W3)), W2) ending at `v` (any MatMul may be a MatMulNBits). */
@@ -134,9 +140,10 @@ function sweep(graph: Graph, withMemory: boolean): number {
 
     const attrs = new Map<string, AttrValue>([['form', 'llama']]);
     if (memory) attrs.set('s', memory.s).set('layer', fused);
+    const weights = { wUp: upWeight(graph, ffn.w1, ffn.w3), w2: ffn.w2 };
     const quantInputs: (Value | undefined)[] = [];
     for (const name of MEMVP_FFN_WEIGHTS) {
-      const w = ffn[name];
+      const w = weights[name];
       if (w.kind === 'f32') {
         quantInputs.push(undefined, undefined, undefined);
         continue;
@@ -150,7 +157,7 @@ function sweep(graph: Graph, withMemory: boolean): number {
         name: `${add.name}/memvp_ffn`,
         op: 'MemVpFfn',
         domain: 'memvp',
-        inputs: [ffn.u, h, f32(ffn.w1), f32(ffn.w3), f32(ffn.w2), memory?.k, memory?.v, ...quantInputs],
+        inputs: [ffn.u, h, f32(weights.wUp), f32(weights.w2), memory?.k, memory?.v, ...quantInputs],
         outputs: [add.outputs[0]!],
         attrs,
       },
@@ -161,4 +168,39 @@ function sweep(graph: Graph, withMemory: boolean): number {
     fused++;
   }
   return fused;
+}
+
+/** A new constant value holding `t`. */
+function constant(graph: Graph, base: string, t: HostTensor): Value {
+  const v = graph.value(graph.freshName(base));
+  v.type = t.type;
+  v.shape = [...t.dims];
+  v.constant = t;
+  return v;
+}
+
+/** wUp = [W1 | W3] along N as new constants (W1 and W3 have one format: matchSwiGlu checks it). */
+function upWeight(graph: Graph, w1: FfnWeight, w3: FfnWeight): FfnWeight {
+  const base = `${w1.kind === 'f32' ? w1.b.name : w1.packed.name}_w3`;
+  if (w1.kind === 'f32' && w3.kind === 'f32') {
+    const [d, D] = w1.b.constant!.dims as [number, number];
+    const data = memvpUpWeightF32(w1.b.constant!.data as Float32Array, w3.b.constant!.data as Float32Array, d, D);
+    return { kind: 'f32', b: constant(graph, base, { type: 'float32', dims: [d, 2 * D], data }) };
+  }
+  if (w1.kind !== 'quant' || w3.kind !== 'quant') throw new Error('W1 and W3 must have one format');
+  const blocks = (w: typeof w1) => ({
+    packed: w.packed.constant!.data as Uint8Array,
+    scales: w.scales.constant!.data as Float32Array,
+    ...(w.zeroPoints && { zeroPoints: w.zeroPoints.constant!.data as Uint8Array }),
+  });
+  const q = concatQuantColumns([blocks(w1), blocks(w3)]);
+  const N = 2 * w1.N;
+  const { nBlocks, blobSize, zpBytesPerCol } = quantLayout(w1.K, w1);
+  return {
+    ...w1,
+    N,
+    packed: constant(graph, base, { type: 'uint8', dims: [N, nBlocks, blobSize], data: q.packed }),
+    scales: constant(graph, `${base}_scales`, { type: 'float32', dims: [N, nBlocks], data: q.scales }),
+    zeroPoints: q.zeroPoints && constant(graph, `${base}_zero_points`, { type: 'uint8', dims: [N, zpBytesPerCol], data: q.zeroPoints }),
+  };
 }
