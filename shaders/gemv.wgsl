@@ -7,21 +7,7 @@
 override WG: u32 = 64u;
 override TRANS_B: bool = false;
 
-struct Params {
-  M: u32,
-  N: u32,
-  K: u32,
-  strideA: u32,
-  strideB: u32,
-  alpha: f32,
-}
-
-@group(0) @binding(0) var<uniform> params: Params;
-@group(0) @binding(1) var<storage, read> a: array<f32>;
-@group(0) @binding(2) var<storage, read> b: array<f32>;
-@group(0) @binding(3) var<storage, read> bias: array<f32>;
-@group(0) @binding(4) var<storage, read> residual: array<f32>;
-@group(0) @binding(5) var<storage, read_write> c: array<f32>;
+//!include matmul_io
 
 fn load4(p: u32) -> vec4<f32> {
   return vec4<f32>(a[p], a[p + 1u], a[p + 2u], a[p + 3u]);

@@ -4,6 +4,7 @@
 // HAS_STATS also writes each row's mean and 1 / sqrt(var + eps) (ONNX's Mean and InvStdDev outputs); otherwise
 // those bindings are dummies.
 //!include reduce
+//!include norm_row
 
 override HAS_BIAS: bool = true;
 override HAS_STATS: bool = false;
@@ -25,12 +26,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) groups: vec3
   let d = params.d;
   let base = row * d;
   let shift = x[base];
-  var s = vec2f(0.0);
-  for (var j = lid; j < d; j += RED_WG) {
-    let v = x[base + j] - shift;
-    s += vec2f(v, v * v);
-  }
-  let total = bitcast<vec2f>(wg_reduce(bitcast<vec2u>(s), lid, RED_SUM));
+  let total = norm_row_sums(base, d, shift, lid);
   let n = f32(d);
   let dmean = total.x / n;
   let variance = max(total.y / n - dmean * dmean, 0.0);

@@ -10,21 +10,7 @@ override WG_X: u32 = 16u;
 override WG_Y: u32 = 4u;
 override TRANS_B: bool = false;
 
-struct Params {
-  M: u32,
-  N: u32,
-  K: u32,
-  strideA: u32,
-  strideB: u32,
-  alpha: f32,
-}
-
-@group(0) @binding(0) var<uniform> params: Params;
-@group(0) @binding(1) var<storage, read> a: array<f32>;
-@group(0) @binding(2) var<storage, read> b: array<f32>;
-@group(0) @binding(3) var<storage, read> bias: array<f32>;
-@group(0) @binding(4) var<storage, read> residual: array<f32>;
-@group(0) @binding(5) var<storage, read_write> c: array<f32>;
+//!include matmul_io
 
 // Row i of a 4 x 8 half-tile of C: ri0 = columns 0..3, ri1 = columns 4..7 (named fields, not an array:
 // dynamic indexing would force the accumulators into memory).

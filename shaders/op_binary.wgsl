@@ -8,6 +8,8 @@ override OP: u32 = 0u;
 override A_T: u32 = 0u;
 override B_T: u32 = 0u;
 override OUT_T: u32 = 0u;
+// Chosen by the wrapper when a, b and y have one shape: output i reads word i of each, no broadcast index maths.
+override SAME_SHAPE: bool = false;
 
 const OP_COMPARE: u32 = 20u;
 
@@ -117,8 +119,13 @@ fn apply(wa: u32, wb: u32) -> u32 {
 @compute @workgroup_size(256)
 fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) groups: vec3u) {
   let first = bcast_first(gid, groups);
+  let end = min(first + BCAST_RUN, bc.n);
+  if (SAME_SHAPE) {
+    for (var i = first; i < end; i++) { y[i] = apply(a[i], b[i]); }
+    return;
+  }
   var cur = bcast_start(first);
-  for (var i = first; i < min(first + BCAST_RUN, bc.n); i++) {
+  for (var i = first; i < end; i++) {
     y[i] = apply(a[cur.off.x], b[cur.off.y]);
     bcast_advance(&cur, i);
   }

@@ -1,5 +1,6 @@
 // RMSNorm over the last dim (LLaMA): y = x / sqrt(mean(x^2) + eps) * weight. One workgroup per row.
 //!include reduce
+//!include norm_row
 
 struct Params { rows: u32, d: u32, eps: f32 }
 
@@ -14,13 +15,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) groups: vec3
   if (row >= params.rows) { return; }
   let d = params.d;
   let base = row * d;
-  var ss = 0.0;
-  for (var j = lid; j < d; j += RED_WG) {
-    let v = x[base + j];
-    ss += v * v;
-  }
-  let total = bitcast<vec2f>(wg_reduce(bitcast<vec2u>(vec2f(ss, 0.0)), lid, RED_SUM)).x;
-  let inv = inverseSqrt(total / f32(d) + params.eps);
+  let inv = inverseSqrt(norm_row_sums(base, d, 0.0, lid).y / f32(d) + params.eps);
   for (var j = lid; j < d; j += RED_WG) {
     y[base + j] = x[base + j] * inv * weight[j];
   }

@@ -6,8 +6,7 @@ import { fromNumbers } from '../src/graph/ops/hostnum.js';
 import { OPS } from '../src/graph/ops/op.js';
 import { empty, readF32, release, upload } from '../src/kernels/common.js';
 import { conv2dOutputShape, conv2dPipeline, conv2dReference, recordConv2d, type Conv2dOptions } from '../src/kernels/op_conv2d.js';
-import { caseNames, checkCase, runNode } from './ops-arith-cases.js';
-import { loadOnnxCase } from './ops-movement-cases.js';
+import { caseNames, checkCase, runOp } from './op-cases.js';
 import { expectClose, gpu, randn } from './helpers/gpu.js';
 
 const CASES = caseNames(/^test_conv_/);
@@ -15,7 +14,7 @@ const CASES = caseNames(/^test_conv_/);
 describe('Conv: ONNX conformance cases', () => {
   it('finds the cases', () => expect(CASES.length).toBe(4));
   for (const name of CASES) {
-    it(name, async () => checkCase(await gpu(), loadOnnxCase(name)));
+    it(name, () => checkCase(name));
   }
 });
 
@@ -82,13 +81,12 @@ describe('op_conv2d kernel', () => {
 
 describe('Conv op', () => {
   it('SAME_LOWER and SAME_UPPER put the odd pad at the start and the end', async () => {
-    const ctx = await gpu();
     const xs = [1, 2, 6, 7];
     const ws = [3, 2, 4, 3];
     const x = fromNumbers('float32', xs, randn(numel(xs), 8));
     const w = fromNumbers('float32', ws, randn(numel(ws), 9));
     for (const [mode, pads] of [['SAME_LOWER', [2, 1, 1, 1]], ['SAME_UPPER', [1, 1, 2, 1]]] as const) {
-      const [y] = await runNode(ctx, 'Conv', new Map<string, AttrValue>([['auto_pad', mode], ['strides', [1, 2]]]), [x, w]);
+      const [y] = await runOp('Conv', new Map<string, AttrValue>([['auto_pad', mode], ['strides', [1, 2]]]), [x, w]);
       const o: Conv2dOptions = { strides: [1, 2], pads, dilations: [1, 1] };
       expect(y!.dims).toEqual([1, 3, 6, 4]);
       expectClose(y!.data as Float32Array, conv2dReference(x.data as Float32Array, xs, w.data as Float32Array, ws, undefined, o), 1e-4, 1e-4, mode);

@@ -6,9 +6,9 @@ import { binaryPipeline, recordBinary, recordUnary } from '../src/graph/ops/elem
 import '../src/graph/ops/shape.js';
 import { fromNumbers } from '../src/graph/ops/hostnum.js';
 import type { ElemType, HostTensor } from '../src/graph/tensor.js';
-import { empty, release } from '../src/kernels/common.js';
-import { caseNames, checkCase, expectTensorClose, hostNode, loadCase, runNode } from './ops-arith-cases.js';
-import { gpu, randInt, randn } from './helpers/gpu.js';
+import { empty, readF32, release, upload } from '../src/kernels/common.js';
+import { caseNames, checkCase, expectTensorClose, hostNode, runOp } from './op-cases.js';
+import { expectClose, gpu, randInt, randn } from './helpers/gpu.js';
 
 // Tolerance: onnxruntime's 1e-3 absolute + relative for floats (f32 exp/sin/pow and the 1.5e-7 erf approximation are
 // far inside it); integers and bools must match exactly. The host evaluation (OpImpl.host) is the reference.
@@ -27,16 +27,15 @@ const ints = (type: ElemType, dims: number[], lo: number, hi: number, seed: numb
 
 /** Runs the node on the GPU and checks it against the op's host evaluation. */
 async function expectMatchesHost(op: string, inputs: HostTensor[], attrs: [string, AttrValue][] = []): Promise<void> {
-  const ctx = await gpu();
   const a = new Map(attrs);
-  const [out] = await runNode(ctx, op, a, inputs);
+  const [out] = await runOp(op, a, inputs);
   expectTensorClose(out!, hostNode(op, a, inputs)![0]!, `${op} [${inputs.map((t) => `${t.type}[${t.dims}]`)}]`);
 }
 
 describe('conformance cases (elementwise)', () => {
   it('covers every case of these ops', () => expect(CASES.length).toBe(67));
   for (const name of CASES) {
-    it(name, async () => checkCase(await gpu(), loadCase(name)));
+    it(name, () => checkCase(name));
   }
 });
 
@@ -119,6 +118,25 @@ describe('unary ops and Cast', () => {
   });
 });
 
+// Tolerance: exact (one f32 addition, as the reference's Float32Array store rounds it).
+describe('op_binary on equal shapes (SAME_SHAPE, the residual add)', () => {
+  it('Add f32 matches a + b exactly on sizes around the workgroup size, with only the same-shape pipeline compiled', async () => {
+    const ctx = await gpu();
+    const spec = { op: 0, aType: 'float32', bType: 'float32', outType: 'float32' } as const;
+    await ctx.pipelines.prepare([binaryPipeline(spec, true)]);
+    for (const shape of [[1], [3], [255], [2, 129], [7, 1000]]) {
+      const n = count(shape);
+      const [as, bs] = [randn(n, n), randn(n, n + 1)];
+      const [a, b, y] = [upload(ctx, as, shape), upload(ctx, bs, shape), empty(ctx, shape)];
+      const step = new Step(ctx);
+      recordBinary(ctx, step, spec, a, b, y);
+      await step.submit();
+      expectClose(await readF32(ctx, y), as.map((v, i) => v + bs[i]!), 0, 0, `add [${shape}]`);
+      release(ctx, a, b, y);
+    }
+  });
+});
+
 describe('kernel shape errors', () => {
   it('binary and unary wrappers reject mismatched shapes and types with the kernel named', async () => {
     const ctx = await gpu();
@@ -130,7 +148,9 @@ describe('kernel shape errors', () => {
     expect(() => recordBinary(ctx, new Step(ctx), spec, a, b, y)).toThrow(KernelShapeError);
     expect(() => recordBinary(ctx, new Step(ctx), spec, a, b, y)).toThrow(/op_binary\(0\) \[2,3\] \[4,3\] -> \[2,3\]: shapes \[2,3\] and \[4,3\]/);
     expect(() => recordBinary(ctx, new Step(ctx), spec, a, empty(ctx, [3]), empty(ctx, [3]))).toThrow(/broadcast to \[2,3\], not to y/);
+    const [c, d] = [empty(ctx, [4, 3]), empty(ctx, [3, 4])];
+    expect(() => recordBinary(ctx, new Step(ctx), spec, c, d, c)).toThrow(/op_binary\(0\) \[4,3\] \[3,4\] -> \[4,3\]: shapes \[4,3\] and \[3,4\]/);
     expect(() => recordUnary(ctx, new Step(ctx), { op: 1, inType: 'int32', outType: 'int32' }, a, y)).toThrow(/op_unary\(1, int32->int32\) \[2,3\]: x has dtype f32/);
-    release(ctx, a, b, y);
+    release(ctx, a, b, y, c, d);
   });
 });

@@ -3,31 +3,22 @@
 // what the cases do not reach: broadcast matmul batches, 1D operands, the GEMV path, Gemm's transA and scaled C,
 // Softmax off the last axis and before opset 13, LayerNormalization's optional outputs, MatMulNBits.
 // Tolerance: 1e-4 absolute + 1e-4 relative against double-precision references (f32 sums of <= 64 products);
-// the conformance cases use the runner's 1e-3.
-import { join } from 'node:path';
+// the conformance cases use onnxruntime's 1e-3 (test/op-cases.ts).
 import { describe, expect, it } from 'vitest';
-import { runOnnxCase } from '../src/cli/run-onnx.js';
-import { InferenceSession } from '../src/graph/session.js';
 import type { HostTensor } from '../src/graph/tensor.js';
 import { matmulNBitsReference } from '../src/kernels/matmul-nbits.js';
 import { quantizeBlockwise, quantLayout, type QuantBits } from '../src/kernels/quant.js';
 import { DataType, attr, makeNode, makeSingleNodeModel, makeTensor, makeValueInfo, type OnnxAttributeValue, type OnnxTensor } from '../src/onnx/index.js';
-import { CASES_DIR, caseNames } from './ops-arith-cases.js';
-import { expectClose, gpu, randn } from './helpers/gpu.js';
+import { caseNames, checkCase, runModel } from './op-cases.js';
+import { expectClose, randn } from './helpers/gpu.js';
 
 const CASES = caseNames(/^test_(matmul|gemm|softmax|layer_normalization)_/);
 
 describe('nn ops: ONNX conformance cases', () => {
   it('finds the cases', () => expect(CASES.length).toBe(66));
-  it('passes every case', async () => {
-    const ctx = await gpu();
-    const failed: string[] = [];
-    for (const name of CASES) {
-      const r = await runOnnxCase(join(CASES_DIR, name), { gpu: ctx });
-      if (!r.passed) failed.push(`${name}: ${r.outputs.filter((o) => !o.ok).map((o) => `${o.name} ${o.detail ?? o.maxAbsDiff}`).join(', ')}`);
-    }
-    expect(failed).toEqual([]);
-  }, 60_000);
+  for (const name of CASES) {
+    it(name, () => checkCase(name));
+  }
 });
 
 const f32 = (dims: number[], seed: number): HostTensor => ({ type: 'float32', dims, data: randn(dims.reduce((a, b) => a * b, 1), seed) });
@@ -47,10 +38,7 @@ async function runOne(
     initializers: opts.inits,
     opsets: { '': opts.opset ?? 21 },
   });
-  const session = await InferenceSession.create(model, { gpu: await gpu() });
-  const r = await session.run(Object.fromEntries(inputs));
-  session.dispose();
-  return outputs.map((n) => r.get(n) as HostTensor);
+  return runModel(model, inputs.map(([, t]) => t));
 }
 
 const data = (t: HostTensor) => t.data as Float32Array;
@@ -221,9 +209,7 @@ describe('com.microsoft MatMulNBits', () => {
         outputs: [makeValueInfo('Y', DataType.FLOAT)],
         initializers: [...inits, ...(hasBias ? [makeTensor('bias', DataType.FLOAT, [N], bias)] : [])],
       });
-      const session = await InferenceSession.create(model, { gpu: await gpu() });
-      const y = (await session.run({ A: a })).get('Y') as HostTensor;
-      session.dispose();
+      const [y] = await runModel(model, [a]);
       const rows = data(a).length / K;
       expect(y.dims).toEqual([...aDims.slice(0, -1), N]);
       expectClose(data(y), matmulNBitsReference(data(a), q, { M: rows, N, K, bits, blockSize }, hasBias ? { bias } : {}), 1e-4, 1e-4, 'MatMulNBits');
@@ -241,8 +227,6 @@ describe('com.microsoft MatMulNBits', () => {
         makeTensor('g', DataType.INT32, [16], new Int32Array(16)),
       ],
     });
-    const session = await InferenceSession.create(model, { gpu: await gpu() });
-    await expect(session.run({ A: f32([1, 16], 1) })).rejects.toThrow(/MatMulNBits.*g_idx/);
-    session.dispose();
+    await expect(runModel(model, [f32([1, 16], 1)])).rejects.toThrow(/MatMulNBits.*g_idx/);
   });
 });

@@ -5,7 +5,7 @@ import { fromNumbers } from '../src/graph/ops/hostnum.js';
 import { recordCumSum, recordReduce } from '../src/graph/ops/reduce.js';
 import type { ElemType, HostTensor } from '../src/graph/tensor.js';
 import { empty, release } from '../src/kernels/common.js';
-import { caseNames, checkCase, expectTensorClose, hostNode, loadCase, runNode } from './ops-arith-cases.js';
+import { caseNames, checkCase, expectTensorClose, hostNode, runOp } from './op-cases.js';
 import { gpu, randInt, randn } from './helpers/gpu.js';
 
 // Tolerance: onnxruntime's 1e-3 absolute + relative for floats (f32 accumulation over at most a few thousand
@@ -18,16 +18,15 @@ const ints = (type: ElemType, dims: number[], lo: number, hi: number, seed: numb
 const axesInput = (axes: number[]) => fromNumbers('int64', [axes.length], axes);
 
 async function expectMatchesHost(op: string, inputs: (HostTensor | undefined)[], attrs: [string, AttrValue][] = []): Promise<void> {
-  const ctx = await gpu();
   const a = new Map(attrs);
-  const [out] = await runNode(ctx, op, a, inputs);
+  const [out] = await runOp(op, a, inputs);
   expectTensorClose(out!, hostNode(op, a, inputs)![0]!, `${op} [${inputs.map((t) => t && `${t.type}[${t.dims}]`)}] ${JSON.stringify(attrs)}`);
 }
 
 describe('conformance cases (reductions)', () => {
   it('covers every case of these ops', () => expect(CASES.length).toBe(56));
   for (const name of CASES) {
-    it(name, async () => checkCase(await gpu(), loadCase(name)));
+    it(name, () => checkCase(name));
   }
 });
 

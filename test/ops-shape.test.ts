@@ -4,9 +4,7 @@ import type { AttrValue } from '../src/graph/ir.js';
 import { fromNumbers } from '../src/graph/ops/hostnum.js';
 import { OPS } from '../src/graph/ops/op.js';
 import type { HostTensor } from '../src/graph/tensor.js';
-import { caseNames, checkCase, hostNode } from './ops-arith-cases.js';
-import { loadOnnxCase } from './ops-movement-cases.js';
-import { gpu } from './helpers/gpu.js';
+import { caseNames, checkCase, hostNode } from './op-cases.js';
 
 // Conformance cases compare exactly for integers and within 1e-3 for floats (onnxruntime's tolerance).
 const CASES = caseNames(/^test_(constant|constantofshape_.*|flatten_.*|reshape_.*|shape.*|squeeze.*|unsqueeze.*|range_.*|identity)$/).filter((n) => !n.endsWith('_expanded'));
@@ -14,7 +12,7 @@ const CASES = caseNames(/^test_(constant|constantofshape_.*|flatten_.*|reshape_.
 describe('shape ops: ONNX conformance cases', () => {
   it('finds the cases', () => expect(CASES.length).toBeGreaterThan(40));
   for (const name of CASES) {
-    it(name, async () => checkCase(await gpu(), loadOnnxCase(name)));
+    it(name, () => checkCase(name));
   }
 });
 

@@ -27,7 +27,8 @@ export interface CaseResult {
   pipelines: number;
 }
 
-async function readTensors(dir: string, prefix: string): Promise<HostTensor[]> {
+/** A test data set's tensors (`input_` or `output_` then the index, .pb) in index order. */
+export async function readTensors(dir: string, prefix: string): Promise<HostTensor[]> {
   const files = (await readdir(dir)).filter((f) => f.startsWith(prefix) && f.endsWith('.pb'));
   files.sort((a, b) => parseInt(a.slice(prefix.length)) - parseInt(b.slice(prefix.length)));
   return Promise.all(files.map(async (f) => hostTensor(parseTensor(new Uint8Array(await readFile(join(dir, f)))))));

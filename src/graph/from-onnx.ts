@@ -3,14 +3,10 @@
 import { dataTypeName, readTensorArray, type OnnxAttribute, type OnnxModel, type OnnxTensor, type OnnxType } from '../onnx/index.js';
 import { GraphStructureError } from './errors.js';
 import { Graph, type AttrValue, type Dim, type Node } from './ir.js';
-import type { ElemType, HostData, HostTensor } from './tensor.js';
-
-const ELEM_TYPES: Record<number, ElemType> = {
-  1: 'float32', 2: 'uint8', 3: 'int8', 4: 'uint16', 5: 'int16', 6: 'int32', 7: 'int64', 9: 'bool', 10: 'float16', 11: 'float64', 12: 'uint32', 13: 'uint64',
-};
+import { ONNX_ELEM_TYPES, type ElemType, type HostData, type HostTensor } from './tensor.js';
 
 export function elemType(dataType: number, what: string): ElemType {
-  const t = ELEM_TYPES[dataType];
+  const t = ONNX_ELEM_TYPES[dataType];
   if (!t) throw new GraphStructureError(`${what} has element type ${dataTypeName(dataType)}, which the GPU runtime cannot hold`);
   return t;
 }

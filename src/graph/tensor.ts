@@ -17,6 +17,11 @@ export type ElemType =
   | 'uint64'
   | 'bool';
 
+/** ElemType of each ONNX TensorProto data type code the runtime holds. */
+export const ONNX_ELEM_TYPES: Readonly<Record<number, ElemType>> = {
+  1: 'float32', 2: 'uint8', 3: 'int8', 4: 'uint16', 5: 'int16', 6: 'int32', 7: 'int64', 9: 'bool', 10: 'float16', 11: 'float64', 12: 'uint32', 13: 'uint64',
+};
+
 export type HostData = Float32Array | Float64Array | Int32Array | BigInt64Array | Uint8Array | Int8Array | Int16Array | Uint16Array | Uint32Array | BigUint64Array;
 
 export interface HostTensor {

@@ -1,6 +1,8 @@
-// Gather along one axis (ONNX Gather) of 32-bit words: one pipeline serves every storage type.
+// Gather along one axis (ONNX Gather) of 32-bit words: one pipeline serves every storage type; with axis 0 and a
+// table [V, d] it is the embedding lookup. The GPU cannot throw, so it clamps out-of-range indices; indices that
+// come from the CPU go through checkIndices first so a bad one fails loudly there.
 import code from '../../shaders/op_gather.wgsl?raw';
-import { numel, shapeStr, type GpuContext, type GpuTensor, type PipelineSpec, type Step } from '../gpu/index.js';
+import { KernelShapeError, numel, shapeStr, type GpuContext, type GpuTensor, type PipelineSpec, type Step } from '../gpu/index.js';
 import { Uniforms, check, checkTensor, grid1d } from './common.js';
 import { kernelSource } from './shader.js';
 
@@ -12,6 +14,14 @@ export function gatherPipeline(): PipelineSpec {
 
 export function gatherOutputShape(data: readonly number[], indices: readonly number[], axis: number): number[] {
   return [...data.slice(0, axis), ...indices, ...data.slice(axis + 1)];
+}
+
+/** Throws KernelShapeError (`kernel` names the caller) naming the first index outside [-axisDim, axisDim) and its position. */
+export function checkIndices(indices: ArrayLike<number>, axisDim: number, kernel = 'op_gather'): void {
+  for (let i = 0; i < indices.length; i++) {
+    const id = indices[i]!;
+    if (id < -axisDim || id >= axisDim) throw new KernelShapeError(kernel, `id ${id} at position ${i} is outside [${-axisDim}, ${axisDim}), an axis of size ${axisDim}`);
+  }
 }
 
 /** out = data gathered at `indices` (i32, negative counts from the end) along `axis` (already non-negative). */
@@ -33,7 +43,7 @@ export function recordGather(ctx: GpuContext, step: Step, data: GpuTensor, indic
   });
 }
 
-/** The same gather on the CPU for any indexable data (also the op's host evaluation); indices must be in range. */
+/** The same gather on the CPU for any indexable data (also the op's host evaluation), clamping as the GPU does. */
 export function gatherReference<T>(data: ArrayLike<T>, dataShape: readonly number[], indices: ArrayLike<number>, axis: number, out: { [i: number]: T }): void {
   const inner = numel(dataShape.slice(axis + 1));
   const axisDim = dataShape[axis]!;
@@ -41,7 +51,7 @@ export function gatherReference<T>(data: ArrayLike<T>, dataShape: readonly numbe
   for (let o = 0; o < outer; o++) {
     for (let j = 0; j < indices.length; j++) {
       const raw = indices[j]!;
-      const k = raw < 0 ? raw + axisDim : raw;
+      const k = Math.min(Math.max(raw < 0 ? raw + axisDim : raw, 0), axisDim - 1);
       for (let t = 0; t < inner; t++) out[(o * indices.length + j) * inner + t] = data[(o * axisDim + k) * inner + t]!;
     }
   }

@@ -9,7 +9,7 @@ import { convertIndexedToRgb, decode as decodePng, type DecodedPng } from 'fast-
 import { decode as decodeJpeg } from 'jpeg-js';
 import { toPixelTensor, type RenderedImage } from '../scenes/render.js';
 import { ImageDecodeError, ImageTooLargeError, checkAborted } from './errors.js';
-import { isNode } from './package.js';
+import { isNode } from '../onnx/index.js';
 
 /** Largest accepted width or height, in pixels (a 4096 x 4096 RGBA image is 64 MiB once decoded). */
 export const MAX_IMAGE_SIDE = 4096;

@@ -1,16 +1,14 @@
 // The model package on disk or on a server: where it is, its manifest, and its files fetched with byte progress,
 // checked against the manifest's sha256 (WebCrypto, in browsers, workers and Node) and cached (Cache API in
 // browsers, keyed by URL + sha256; a directory in Node, named by sha256).
-import { AbortError, IntegrityError, ModelLoadError, checkAborted } from './errors.js';
+import { FetchBytesError, fetchBytes, isNode } from '../onnx/index.js';
+import { IntegrityError, ModelLoadError, checkAborted } from './errors.js';
 import { parseManifest, type Manifest } from './manifest.js';
 
 const NODE_FS = 'node:fs/promises';
 const NODE_PATH = 'node:path';
 const NODE_URL = 'node:url';
-const READ_CHUNK = 4 << 20;
 const BROWSER_CACHE = 'memvp-models';
-
-export const isNode = typeof process !== 'undefined' && !!process.versions?.node && typeof window === 'undefined';
 
 // Kept out of static imports so bundlers leave Node's modules alone in browser builds.
 const nodeFs = () => import(/* @vite-ignore */ NODE_FS) as Promise<typeof import('node:fs/promises')>;
@@ -108,73 +106,14 @@ export async function sha256Hex(bytes: Uint8Array): Promise<string> {
   return Array.from(digest, (b) => b.toString(16).padStart(2, '0')).join('');
 }
 
-async function readBytes(base: PackageBase, name: string, o: { signal?: AbortSignal; onBytes?(n: number): void }): Promise<Uint8Array> {
-  return base.kind === 'path' ? readNodeFile(locate(base, name), o) : fetchUrl(new URL(name, base.dir), o);
-}
-
-/** Reads a Node file in chunks, so progress and abort work on large files too. */
-async function readNodeFile(file: string, { signal, onBytes }: { signal?: AbortSignal; onBytes?(n: number): void } = {}): Promise<Uint8Array> {
-  const fs = await nodeFs();
-  let handle: import('node:fs/promises').FileHandle;
+/** A package file's bytes (shared fetcher), its failures as ModelLoadError and an abort as AbortError. */
+async function readBytes(base: PackageBase, name: string, { signal, onBytes }: { signal?: AbortSignal; onBytes?(n: number): void }): Promise<Uint8Array> {
   try {
-    handle = await fs.open(file, 'r');
+    return await fetchBytes(base.kind === 'path' ? locate(base, name) : new URL(name, base.dir), { signal, onProgress: onBytes });
   } catch (e) {
-    const code = (e as { code?: string }).code;
-    throw new ModelLoadError(code === 'ENOENT' ? `${file}: no such file` : `${file}: ${(e as Error).message}`, { cause: e });
+    checkAborted(signal, 'loading the model');
+    throw e instanceof FetchBytesError ? new ModelLoadError(e.message, { cause: e.cause }) : e;
   }
-  try {
-    const { size } = await handle.stat();
-    const out = new Uint8Array(size);
-    for (let done = 0; done < size; ) {
-      checkAborted(signal, 'loading the model');
-      const { bytesRead } = await handle.read(out, done, Math.min(size - done, READ_CHUNK), done);
-      if (bytesRead === 0) throw new ModelLoadError(`${file}: file shrank to ${done} bytes while being read`);
-      done += bytesRead;
-      onBytes?.(done);
-    }
-    return out;
-  } finally {
-    await handle.close();
-  }
-}
-
-/** Streams a URL's body, reporting bytes as they arrive. */
-async function fetchUrl(url: URL, { signal, onBytes }: { signal?: AbortSignal; onBytes?(n: number): void }): Promise<Uint8Array> {
-  let res: Response;
-  try {
-    res = await fetch(url, signal ? { signal } : {});
-  } catch (e) {
-    if (signal?.aborted) throw new AbortError('loading the model was aborted', { cause: signal.reason });
-    throw new ModelLoadError(`${url.href}: ${(e as Error).message}`, { cause: e });
-  }
-  if (!res.ok) throw new ModelLoadError(`${url.href}: HTTP ${res.status} ${res.statusText}`.trim());
-  if (!res.body) {
-    const bytes = new Uint8Array(await res.arrayBuffer());
-    onBytes?.(bytes.length);
-    return bytes;
-  }
-  const chunks: Uint8Array[] = [];
-  let loaded = 0;
-  const reader = res.body.getReader();
-  try {
-    for (;;) {
-      const { done, value } = await reader.read();
-      if (done) break;
-      chunks.push(value);
-      loaded += value.length;
-      onBytes?.(loaded);
-    }
-  } catch (e) {
-    if (signal?.aborted) throw new AbortError('loading the model was aborted', { cause: signal.reason });
-    throw new ModelLoadError(`${url.href}: download failed after ${loaded} bytes: ${(e as Error).message}`, { cause: e });
-  }
-  const out = new Uint8Array(loaded);
-  let at = 0;
-  for (const c of chunks) {
-    out.set(c, at);
-    at += c.length;
-  }
-  return out;
 }
 
 interface FileCache {

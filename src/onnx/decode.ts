@@ -56,6 +56,13 @@ function sub(r: ProtoReader, wire: number, name: string, at: number): ProtoReade
   return r.message(join(r.path, name));
 }
 
+/** One occurrence of a repeated scalar field: a packed run (wire LEN), or one value of wire type `scalar`. */
+function repeated<T>(r: ProtoReader, wire: number, name: string, at: number, scalar: number, packed: () => T, one: () => T): T {
+  if (wire === WIRE_LEN) return packed();
+  r.expect(wire, scalar, name, at);
+  return one();
+}
+
 function readModel(r: ProtoReader): OnnxModel {
   const model: Omit<OnnxModel, 'graph'> & { graph?: OnnxGraph } = {
     irVersion: 0,
@@ -290,18 +297,10 @@ function readAttribute(r: ProtoReader, depth: number): OnnxAttribute {
         g = readGraph(sub(r, wire, 'g', at), depth + 1);
         break;
       case 7:
-        if (wire === WIRE_LEN) for (const v of r.packedF32()) floats.push(v);
-        else {
-          r.expect(wire, WIRE_I32, 'floats', at);
-          floats.push(r.f32());
-        }
+        for (const v of repeated(r, wire, 'floats', at, WIRE_I32, () => r.packedF32(), () => Float32Array.of(r.f32()))) floats.push(v);
         break;
       case 8:
-        if (wire === WIRE_LEN) for (const v of r.packedI64()) ints.push(v);
-        else {
-          r.expect(wire, WIRE_VARINT, 'ints', at);
-          ints.push(r.i64());
-        }
+        for (const v of repeated(r, wire, 'ints', at, WIRE_VARINT, () => r.packedI64(), () => BigInt64Array.of(r.i64()))) ints.push(v);
         break;
       case 9:
         strings.push(str(r, wire, `strings[${strings.length}]`, at));
@@ -341,41 +340,10 @@ function readAttribute(r: ProtoReader, depth: number): OnnxAttribute {
   for (const field of seen) {
     if (field !== spec.field) r.fail(`${where} is of type ${spec.type.toUpperCase()} but also sets field ${field}`);
   }
-  let value: OnnxAttributeValue;
-  switch (spec.type) {
-    case 'float':
-      value = { type: 'float', value: f };
-      break;
-    case 'int':
-      value = { type: 'int', value: i };
-      break;
-    case 'string':
-      value = { type: 'string', value: s };
-      break;
-    case 'tensor':
-      if (!t) r.fail(`${where} of type TENSOR has no tensor`);
-      value = { type: 'tensor', value: t };
-      break;
-    case 'graph':
-      if (!g) r.fail(`${where} of type GRAPH has no graph`);
-      value = { type: 'graph', value: g };
-      break;
-    case 'floats':
-      value = { type: 'floats', value: floats };
-      break;
-    case 'ints':
-      value = { type: 'ints', value: ints };
-      break;
-    case 'strings':
-      value = { type: 'strings', value: strings };
-      break;
-    case 'tensors':
-      value = { type: 'tensors', value: tensors };
-      break;
-    case 'graphs':
-      value = { type: 'graphs', value: graphs };
-      break;
-  }
+  if (spec.type === 'tensor' && !t) r.fail(`${where} of type TENSOR has no tensor`);
+  if (spec.type === 'graph' && !g) r.fail(`${where} of type GRAPH has no graph`);
+  const values = { float: f, int: i, string: s, tensor: t, graph: g, floats, ints, strings, tensors, graphs };
+  const value = { type: spec.type, value: values[spec.type] } as OnnxAttributeValue;
   const attribute: OnnxAttribute = { name, ...value };
   if (docString !== undefined) attribute.docString = docString;
   return attribute;
@@ -512,11 +480,7 @@ function readTensor(r: ProtoReader): OnnxTensor {
     const wire = key & 7;
     switch (key >>> 3) {
       case 1:
-        if (wire === WIRE_LEN) for (const v of r.packedI64()) dim(v, at);
-        else {
-          r.expect(wire, WIRE_VARINT, 'dims', at);
-          dim(r.i64(), at);
-        }
+        for (const v of repeated(r, wire, 'dims', at, WIRE_VARINT, () => r.packedI64(), () => BigInt64Array.of(r.i64()))) dim(v, at);
         break;
       case 2:
         r.expect(wire, WIRE_VARINT, 'data_type', at);
@@ -527,29 +491,17 @@ function readTensor(r: ProtoReader): OnnxTensor {
         r.fail('segmented tensors (TensorProto.segment) are not supported', at);
         break;
       case 4:
-        if (wire === WIRE_LEN) floats.push(r.packedF32());
-        else {
-          r.expect(wire, WIRE_I32, 'float_data', at);
-          floats.push(Float32Array.of(r.f32()));
-        }
+        floats.push(repeated(r, wire, 'float_data', at, WIRE_I32, () => r.packedF32(), () => Float32Array.of(r.f32())));
         break;
       case 5:
-        if (wire === WIRE_LEN) int32s.push(r.packedI32());
-        else {
-          r.expect(wire, WIRE_VARINT, 'int32_data', at);
-          int32s.push(Int32Array.of(r.i32()));
-        }
+        int32s.push(repeated(r, wire, 'int32_data', at, WIRE_VARINT, () => r.packedI32(), () => Int32Array.of(r.i32())));
         break;
       case 6:
         r.expect(wire, WIRE_LEN, 'string_data', at);
         (strings ??= []).push(r.bytes(join(r.path, 'string_data')));
         break;
       case 7:
-        if (wire === WIRE_LEN) int64s.push(r.packedI64());
-        else {
-          r.expect(wire, WIRE_VARINT, 'int64_data', at);
-          int64s.push(BigInt64Array.of(r.i64()));
-        }
+        int64s.push(repeated(r, wire, 'int64_data', at, WIRE_VARINT, () => r.packedI64(), () => BigInt64Array.of(r.i64())));
         break;
       case 8:
         name = str(r, wire, 'name', at);
@@ -559,18 +511,10 @@ function readTensor(r: ProtoReader): OnnxTensor {
         rawData = r.bytes(join(r.path, 'raw_data'));
         break;
       case 10:
-        if (wire === WIRE_LEN) doubles.push(r.packedF64());
-        else {
-          r.expect(wire, WIRE_I64, 'double_data', at);
-          doubles.push(Float64Array.of(r.f64()));
-        }
+        doubles.push(repeated(r, wire, 'double_data', at, WIRE_I64, () => r.packedF64(), () => Float64Array.of(r.f64())));
         break;
       case 11:
-        if (wire === WIRE_LEN) uint64s.push(r.packedU64());
-        else {
-          r.expect(wire, WIRE_VARINT, 'uint64_data', at);
-          uint64s.push(BigUint64Array.of(r.u64()));
-        }
+        uint64s.push(repeated(r, wire, 'uint64_data', at, WIRE_VARINT, () => r.packedU64(), () => BigUint64Array.of(r.u64())));
         break;
       case 12:
         docString = str(r, wire, 'doc_string', at);

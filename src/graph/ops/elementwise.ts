@@ -9,18 +9,13 @@ import { erf } from '../../kernels/activations.js';
 import { Uniforms, check, checkTensor, grid1d } from '../../kernels/common.js';
 import { kernelSource } from '../../kernels/shader.js';
 import { attr, type Node } from '../ir.js';
-import { deviceType, type ElemType, type HostTensor } from '../tensor.js';
+import { ONNX_ELEM_TYPES, deviceType, type ElemType, type HostTensor } from '../tensor.js';
 import { broadcastAll, broadcastIndex, broadcastUniforms, broadcastWorkgroups } from './broadcast.js';
 import { fromNumbers, toNumbers } from './hostnum.js';
 import { registerOp, type OpImpl } from './op.js';
 
 /** Storage type codes of shaders/lib/op_types.wgsl. */
 export const STORAGE: Record<DType, number> = { f32: 0, i32: 1, u32: 2 };
-
-/** ONNX TensorProto data type codes (Cast's `to`). */
-const ONNX_TYPES: Record<number, ElemType> = {
-  1: 'float32', 2: 'uint8', 3: 'int8', 4: 'uint16', 5: 'int16', 6: 'int32', 7: 'int64', 9: 'bool', 10: 'float16', 11: 'float64', 12: 'uint32', 13: 'uint64',
-};
 
 /** NARROW codes of op_unary.wgsl: types whose values are narrower than their 32-bit storage. */
 const NARROW: Partial<Record<ElemType, number>> = { float16: 1, bool: 2, int8: 3, uint8: 4, int16: 5, uint16: 6 };
@@ -108,7 +103,7 @@ for (const [name, { code, f }] of Object.entries(UNARY)) {
 }
 
 function castTarget(node: Node): ElemType {
-  const to = ONNX_TYPES[attr(node, 'to', 0)];
+  const to = ONNX_ELEM_TYPES[attr(node, 'to', 0)];
   if (!to) throw new Error(`Cast ${node.name}: unsupported target type ${attr(node, 'to', 0)}`);
   return to;
 }
@@ -146,9 +141,15 @@ export interface BinarySpec {
   readonly outType: ElemType;
 }
 
-export function binaryPipeline(s: BinarySpec): PipelineSpec {
+/** Whether every shape equals the first: op_binary then skips the broadcast index maths (SAME_SHAPE). */
+export function sameShapes(...shapes: (readonly number[])[]): boolean {
+  return shapes.every((s) => s.length === shapes[0]!.length && s.every((d, i) => d === shapes[0]![i]));
+}
+
+/** `sameShape`: a, b and y have one shape (see sameShapes); recordBinary picks the pipeline the same way. */
+export function binaryPipeline(s: BinarySpec, sameShape = false): PipelineSpec {
   const st = (t: ElemType) => STORAGE[deviceType(t)];
-  return { kernel: binaryKernel, constants: { OP: s.op, A_T: st(s.aType), B_T: st(s.bType), OUT_T: st(s.outType) } };
+  return { kernel: binaryKernel, constants: { OP: s.op, A_T: st(s.aType), B_T: st(s.bType), OUT_T: st(s.outType), SAME_SHAPE: +sameShape } };
 }
 
 /** y = a (op) b; y's shape may be larger than a and b broadcast together (Max/Min chains over n inputs). */
@@ -160,7 +161,7 @@ export function recordBinary(ctx: GpuContext, step: Step, s: BinarySpec, a: GpuT
   checkTensor(label, 'b', b, b.shape, deviceType(s.bType));
   checkTensor(label, 'y', y, y.shape, deviceType(s.outType));
   step.dispatch({
-    pipeline: binaryPipeline(s),
+    pipeline: binaryPipeline(s, sameShapes(a.shape, b.shape, y.shape)),
     label,
     uniforms: broadcastUniforms(label, y.shape, [a.shape, b.shape]),
     buffers: [a.buffer, b.buffer, y.buffer],
@@ -187,7 +188,7 @@ function binaryOp(pick: (node: Node) => { code: number; f: (a: number, b: number
   return {
     infer: (node, inputs) => [{ type: spec(node, typesOf(inputs)).outType, dims: broadcastAll(inputs.map((t) => t!.dims)) }],
     host: (node, inputs) => [hostFold(spec(node, typesOf(inputs)).outType, inputs as HostTensor[], pick(node).f)],
-    pipelines: (node, inputs) => [binaryPipeline(spec(node, typesOf(inputs)))],
+    pipelines: (node, [a, b], [y]) => [binaryPipeline(spec(node, typesOf([a, b])), sameShapes(a!.dims, b!.dims, y!.dims))],
     record: (env, node, [a, b], [y]) => recordBinary(env.ctx, env.step, spec(node, typesOf([a, b])), a!, b!, y!),
   };
 }
@@ -206,7 +207,11 @@ function variadicOp(entry: { code: number; f: (a: number, b: number) => number }
   return {
     infer: (node, inputs) => [{ type: typeAt(node, typesOf(inputs), 0), dims: broadcastAll(inputs.map((t) => t!.dims)) }],
     host: (node, inputs) => [hostFold(typeAt(node, typesOf(inputs), 0), inputs as HostTensor[], entry.f)],
-    pipelines: (node, inputs) => (inputs.length > 1 ? [binaryPipeline(spec(node, typesOf(inputs)))] : []),
+    // Step k combines (k === 1 ? x0 : y) with xk into y.
+    pipelines: (node, inputs, [y]) => {
+      const same = new Set(inputs.slice(1).map((x, k) => sameShapes(k === 0 ? inputs[0]!.dims : y!.dims, x!.dims, y!.dims)));
+      return [...same].map((s) => binaryPipeline(spec(node, typesOf(inputs)), s));
+    },
     record: ({ ctx, step }, node, inputs, [y]) => {
       const out = y!;
       const xs = inputs.map((t) => t!);

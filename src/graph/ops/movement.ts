@@ -1,7 +1,7 @@
 // Data-movement ops: Transpose, Slice, Concat, Split, Expand, Tile (all strided copies through one kernel,
 // op_copy_nd, and the same copies on the CPU for host evaluation), Gather and Trilu.
 import { copyNdPipeline, copyNdReference, recordCopyNd, type CopyRegion } from '../../kernels/op_copy_nd.js';
-import { gatherOutputShape, gatherPipeline, gatherReference, recordGather } from '../../kernels/op_gather.js';
+import { checkIndices, gatherOutputShape, gatherPipeline, gatherReference, recordGather } from '../../kernels/op_gather.js';
 import { recordTrilu, triluPipeline } from '../../kernels/op_trilu.js';
 import { attr, type Node } from '../ir.js';
 import type { HostTensor } from '../tensor.js';
@@ -158,7 +158,7 @@ registerOp('Gather', {
     const axis = gatherAxis(node, data!.dims.length);
     const dim = data!.dims[axis]!;
     const idx = numbers(indices!);
-    if (idx.some((i) => i < -dim || i >= dim)) throw new Error(`Gather ${node.name}: indices [${idx}] are outside axis ${axis} of size ${dim}`);
+    checkIndices(idx, dim, `Gather ${node.name} axis ${axis}`);
     const out = hostEmpty(data!.type, gatherOutputShape(data!.dims, indices!.dims, axis));
     gatherReference(rawElements(data!), data!.dims, idx, axis, rawElements(out));
     return [out];
