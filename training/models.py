@@ -25,7 +25,8 @@ class ViTBlock(nn.Module):
     def forward(self, x):
         b, t, w = x.shape
         h = self.ln_1(x)
-        q, k, v = self.qkv(h).reshape(b, t, 3, self.heads, w // self.heads).permute(2, 0, 3, 1, 4)
+        qkv = self.qkv(h).reshape(b, t, 3, self.heads, w // self.heads).permute(2, 0, 3, 1, 4)
+        q, k, v = qkv[0], qkv[1], qkv[2]
         att = torch.softmax(torch.matmul(q, k.transpose(-1, -2)) * (1.0 / math.sqrt(w // self.heads)), dim=-1)
         o = torch.matmul(att, v).transpose(1, 2).reshape(b, t, w)
         x = x + self.out(o)
