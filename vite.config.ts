@@ -1,17 +1,61 @@
-import { defineConfig } from 'vite';
+import { defineConfig, type UserConfig } from 'vite';
 
-// `vite build --mode node` builds the Node CLI (dist/node/cli.js, dependencies left as imports).
-export default defineConfig(({ mode }) =>
-  mode === 'node'
-    ? {
-        publicDir: false,
-        build: {
-          ssr: true,
-          outDir: 'dist/node',
-          emptyOutDir: true,
-          target: 'node20',
-          rollupOptions: { input: { cli: 'src/cli/main.ts' }, output: { format: 'es', entryFileNames: '[name].js' } },
+// Node-only modules that the runtime imports dynamically behind an `isNode` check: browser bundles leave them out
+// (and the library keeps working in Node, where they exist).
+const NODE_ONLY = ['webgpu', /^node:/];
+
+// Three builds, all into dist/ (`npm run build` runs them all):
+// - `vite build --mode node`: the Node CLI (dist/node/cli.js, dependencies left as imports);
+// - `vite build --mode lib`: the library (dist/memvp-webgpu.js, one ES module for pages, bundlers and workers;
+//   its type declarations come from tsconfig.build.json);
+// - `vite build`: the demo page (dist/demo/). `vite` serves the demo; `--mode e2e` serves it for the Playwright
+//   tests with file watching and reloads off, since other people edit the tree while they run.
+export default defineConfig(({ mode }): UserConfig => {
+  if (mode === 'node') {
+    return {
+      publicDir: false,
+      build: {
+        ssr: true,
+        outDir: 'dist/node',
+        emptyOutDir: true,
+        target: 'node20',
+        rollupOptions: { input: { cli: 'src/cli/main.ts' }, output: { format: 'es', entryFileNames: '[name].js' } },
+      },
+    };
+  }
+  if (mode === 'lib') {
+    // A plain build with an exporting entry rather than `build.lib`: library mode inlines every asset, and
+    // onnxruntime-web's 28 MB .wasm would become base64 inside the JS. Here it is emitted beside the module and
+    // found through `new URL(..., import.meta.url)`, which bundlers that consume the library follow too.
+    // No hashes: rebuilds overwrite the same files, and dist/ is shared with the other builds. URLs relative to the
+    // module (base './') and no module preloading (it needs a document): the module works wherever it is served,
+    // in workers too. Not minified: the consumer's bundler does that, and its dev server needs the /* @vite-ignore */
+    // comments on the Node-only imports.
+    return {
+      publicDir: false,
+      base: './',
+      build: {
+        outDir: 'dist',
+        emptyOutDir: false,
+        modulePreload: false,
+        minify: false,
+        rollupOptions: {
+          input: { 'memvp-webgpu': 'src/index.ts' },
+          preserveEntrySignatures: 'strict',
+          external: NODE_ONLY,
+          output: { entryFileNames: '[name].js', chunkFileNames: 'chunks/[name].js', assetFileNames: 'assets/[name][extname]' },
         },
-      }
-    : {},
-);
+      },
+    };
+  }
+  return {
+    // No single-page fallback: a missing model file is a 404, not index.html parsed as JSON.
+    appType: 'mpa',
+    build: { outDir: 'dist/demo', emptyOutDir: true, rollupOptions: { external: NODE_ONLY } },
+    worker: { format: 'es', rollupOptions: { external: NODE_ONLY } },
+    // The worker's imports are found up front: discovering them on first use would reload the page.
+    // onnxruntime-web stays unbundled, so its .wasm is still found beside it (import.meta.url).
+    optimizeDeps: { entries: ['index.html', 'src/demo/worker.ts'], exclude: ['onnxruntime-web'] },
+    server: mode === 'e2e' ? { hmr: false, watch: null } : {},
+  };
+});

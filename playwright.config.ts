@@ -1,0 +1,46 @@
+import { defineConfig, type Project } from '@playwright/test';
+
+const PORT = 5183;
+
+// Debian's Chromium (Playwright cannot download browsers here). With the WebGPU flags it offers SwiftShader's
+// software adapter; without them navigator.gpu has no adapter and the page falls back to WebAssembly.
+function chromium(webgpu: boolean): Project['use'] {
+  return {
+    browserName: 'chromium',
+    headless: true,
+    launchOptions: {
+      executablePath: '/usr/bin/chromium',
+      args: [
+        ...(webgpu ? ['--enable-unsafe-webgpu', '--use-webgpu-adapter=swiftshader'] : []),
+        '--no-sandbox',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--no-first-run',
+        '--disable-gpu-sandbox',
+      ],
+    },
+  };
+}
+
+export default defineConfig({
+  testDir: 'e2e',
+  outputDir: 'test-results',
+  // One browser at a time: two software adapters on two shared cores only slow each other down.
+  workers: 1,
+  timeout: 180_000,
+  expect: { timeout: 60_000 },
+  reporter: [['list'], ['html', { open: 'never', outputFolder: 'playwright-report' }]],
+  // Tests take named full-page screenshots themselves (e2e/helpers.ts snap), kept in test-results/.
+  use: { baseURL: `http://localhost:${PORT}`, screenshot: 'only-on-failure', trace: 'retain-on-failure' },
+  projects: [
+    { name: 'webgpu', testIgnore: /wasm\.spec\.ts/, use: chromium(true) },
+    { name: 'wasm', testMatch: /wasm\.spec\.ts/, use: chromium(false) },
+  ],
+  webServer: {
+    // The library is built first: e2e/fixtures/plain.html imports it from /dist/.
+    command: `npx vite build --mode lib --logLevel warn && npx vite --mode e2e --port ${PORT} --strictPort`,
+    url: `http://localhost:${PORT}/`,
+    reuseExistingServer: !process.env.CI,
+    timeout: 240_000,
+  },
+});
