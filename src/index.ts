@@ -3,6 +3,8 @@ export { MemVP, EncodedImage } from './memvp/model.js';
 export type { Answer, AnswerOptions, LoadOptions, LoadProgress, Mode, RetrievalMaps } from './memvp/model.js';
 export type { BackendName, GpuBytes } from './memvp/engine.js';
 export type { Manifest } from './memvp/manifest.js';
+export { evaluateSplit } from './memvp/evaluate.js';
+export type { EvalProgress, EvalResult } from './memvp/evaluate.js';
 export { MAX_IMAGE_SIDE } from './memvp/image.js';
 export type { ImageInput, RawImage } from './memvp/image.js';
 export {

@@ -1,8 +1,7 @@
 // The demo's inference worker: owns the model and the current image, so loading, shader compilation and
 // generation never block the page.
 /// <reference lib="webworker" />
-import { BackendError, MemVP, MemVPError } from '../index';
-import { evaluate } from './eval';
+import { BackendError, COLOR_NAMES, MemVP, MemVPError, QUESTION_TYPES, evaluateSplit } from '../index';
 import type { Call, Calls, Reply, Request } from './protocol';
 
 declare const self: DedicatedWorkerGlobalScope;
@@ -43,7 +42,12 @@ const handlers: { [K in Call]: (args: Calls[K]['args'], emit: (event: Calls[K]['
     });
     return { text: r.text, timings: r.timings, retrieval: r.retrieval };
   },
-  eval: ({ images }, emit) => evaluate(loaded(), images, emit),
+  eval: async ({ images }, emit) => {
+    // Every scene has one question per type and colour (docs/TASK.md): the total is known up front.
+    const total = images * QUESTION_TYPES.length * COLOR_NAMES.length;
+    const r = await evaluateSplit(loaded(), { split: 'test', images, onImage: (p) => emit({ done: p.done, total, correct: p.correct }) });
+    return { done: r.n, total: r.n, correct: Math.round(r.overall * r.n) };
+  },
 };
 
 self.onmessage = async (e: MessageEvent<Request>) => {
