@@ -1,7 +1,7 @@
 /**
  * Check exported ONNX graphs against torch: training/pipeline.py dumps cases (inputs + torch outputs as .npy);
  * this runs each graph in onnxruntime-web (WASM EP, Node) and fails when max |onnx - torch| >= 1e-4.
- * Usage: npx tsx scripts/check-onnx.ts <check-dir> <models-dir>
+ * Usage: npx vite-node scripts/check-onnx.ts -- <check-dir> <models-dir>
  */
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';

@@ -1,6 +1,6 @@
 /**
  * Export the Sort-of-CLEVR splits rendered by src/scenes into .npy files for training/ (Python never re-renders).
- * Usage: npx tsx scripts/export-dataset.ts [--out training/data] [--smoke]
+ * Usage: npm run export:dataset -- [--out training/data] [--smoke]
  * Files per split S in {train, val, test}:
  *   S_images.npy  uint8 N x 64 x 64 x 3 (RGB, HWC)
  *   S_seeds.npy   int32 N (scene seed of each image)

@@ -9,6 +9,7 @@ import {
   memvpUpWeightF32,
   recordMemvpFfn,
   type MemvpFfnArgs,
+  type MemvpFfnReferenceArgs,
   type MemvpForm,
   type MemvpWeight,
 } from '../src/kernels/memvp-ffn.js';
@@ -41,17 +42,7 @@ interface Case {
   seed?: number;
 }
 
-interface Inputs {
-  u: Float32Array;
-  residual?: Float32Array;
-  w1: Float32Array;
-  w3?: Float32Array;
-  w2: Float32Array;
-  b1?: Float32Array;
-  b2?: Float32Array;
-  memK?: Float32Array;
-  memV?: Float32Array;
-}
+type Inputs = Pick<MemvpFfnReferenceArgs, 'u' | 'residual' | 'w1' | 'w3' | 'w2' | 'b1' | 'b2' | 'memK' | 'memV'>;
 
 function inputs(c: Case): Inputs {
   const { L, d, D, n } = c;

@@ -33,17 +33,13 @@ import {
   type OnnxModel,
   type OnnxTensor,
 } from '../src/onnx/index.js';
+import { bytesOf, caseNames, CASES_DIR } from './helpers/conformance.js';
 import { ProtoReader } from '../src/onnx/protobuf.js';
 
-const ROOT = '/work/shared/conformance/onnx-node';
-const CASES = readdirSync(ROOT).filter((c) => c.startsWith('test_')).sort();
-
-function bytesOf(path: string): Uint8Array {
-  return new Uint8Array(readFileSync(path));
-}
+const CASES = caseNames(/^test_/);
 
 function caseFiles(name: string): string[] {
-  return readdirSync(join(ROOT, name, 'test_data_set_0')).sort();
+  return readdirSync(join(CASES_DIR, name, 'test_data_set_0')).sort();
 }
 
 function list(values: ArrayLike<number | bigint>): (number | bigint)[] {
@@ -71,7 +67,7 @@ describe('ONNX reader on the conformance cases', () => {
   it(`parses all ${CASES.length} models with sensible content`, () => {
     expect(CASES.length).toBe(299);
     for (const name of CASES) {
-      const m = parseModel(bytesOf(join(ROOT, name, 'model.onnx')));
+      const m = parseModel(bytesOf(join(CASES_DIR, name, 'model.onnx')));
       const where = `${name}: `;
       expect(m.irVersion, where).toBeGreaterThanOrEqual(3);
       expect(m.opsetImports.some((o) => o.domain === '' && o.version > 0), where).toBe(true);
@@ -96,9 +92,9 @@ describe('ONNX reader on the conformance cases', () => {
   it('parses all test-data .pb tensors, matching the graph inputs/outputs in name, type and shape', () => {
     let count = 0;
     for (const name of CASES) {
-      const g = parseModel(bytesOf(join(ROOT, name, 'model.onnx'))).graph;
+      const g = parseModel(bytesOf(join(CASES_DIR, name, 'model.onnx'))).graph;
       for (const file of caseFiles(name)) {
-        const t = parseTensor(bytesOf(join(ROOT, name, 'test_data_set_0', file)));
+        const t = parseTensor(bytesOf(join(CASES_DIR, name, 'test_data_set_0', file)));
         const [, kind, index] = /^(input|output)_(\d+)\.pb$/.exec(file)!;
         const decl = (kind === 'input' ? g.inputs : g.outputs)[Number(index)]!;
         const where = `${name}/${file}`;
@@ -114,7 +110,7 @@ describe('ONNX reader on the conformance cases', () => {
   });
 
   it('reads test_add as one Add node over two [3, 4, 5] float inputs', () => {
-    const m = parseModel(bytesOf(join(ROOT, 'test_add', 'model.onnx')));
+    const m = parseModel(bytesOf(join(CASES_DIR, 'test_add', 'model.onnx')));
     expect(m.producerName).toBe('backend-test');
     expect(m.graph.name).toBe('test_add');
     expect(m.graph.nodes).toEqual([{ name: '', opType: 'Add', domain: '', inputs: ['x', 'y'], outputs: ['sum'], attributes: [] }]);
@@ -123,7 +119,7 @@ describe('ONNX reader on the conformance cases', () => {
   });
 
   it('reads Gemm attributes with their types, and typed getters check them', () => {
-    const node = parseModel(bytesOf(join(ROOT, 'test_gemm_all_attributes', 'model.onnx'))).graph.nodes[0]!;
+    const node = parseModel(bytesOf(join(CASES_DIR, 'test_gemm_all_attributes', 'model.onnx'))).graph.nodes[0]!;
     expect(getAttribute(node, 'alpha', 'float')).toBe(0.25);
     expect(getAttribute(node, 'beta', 'float')).toBeCloseTo(0.35, 6);
     expect(getAttribute(node, 'transA', 'int')).toBe(1n);
@@ -134,7 +130,7 @@ describe('ONNX reader on the conformance cases', () => {
   });
 
   it('reads a gemm input tensor: dims, name, and values equal to the little-endian floats in the file', () => {
-    const bytes = bytesOf(join(ROOT, 'test_gemm_default_single_elem_vector_bias', 'test_data_set_0', 'input_0.pb'));
+    const bytes = bytesOf(join(CASES_DIR, 'test_gemm_default_single_elem_vector_bias', 'test_data_set_0', 'input_0.pb'));
     const t = parseTensor(bytes);
     expect(t).toMatchObject({ name: 'a', dataType: DataType.FLOAT, dims: [3, 7] });
     expect(t.rawData!.length).toBe(84);
@@ -154,12 +150,12 @@ describe('ONNX reader on the conformance cases', () => {
   });
 
   it('reads Loop bodies as graphs and tensor attributes stored in float_data / int32_data / int64_data', () => {
-    const m = parseModel(bytesOf(join(ROOT, 'test_range_float_type_positive_delta_expanded', 'model.onnx')));
+    const m = parseModel(bytesOf(join(CASES_DIR, 'test_range_float_type_positive_delta_expanded', 'model.onnx')));
     const body = getAttribute(m.graph.nodes.find((n) => n.opType === 'Loop')!, 'body', 'graph')!;
     expect(body.nodes.map((n) => n.opType)).toContain('Add');
     const seen = new Set<string>();
     for (const name of CASES) {
-      for (const n of parseModel(bytesOf(join(ROOT, name, 'model.onnx'))).graph.nodes) {
+      for (const n of parseModel(bytesOf(join(CASES_DIR, name, 'model.onnx'))).graph.nodes) {
         const t = n.attributes.find((a) => a.type === 'tensor')?.value as OnnxTensor | undefined;
         if (!t) continue;
         for (const field of ['floatData', 'int32Data', 'int64Data', 'rawData'] as const) if (t[field]) seen.add(field);
@@ -170,13 +166,13 @@ describe('ONNX reader on the conformance cases', () => {
   });
 
   it('agrees with the f16 cast reference: f32ToF16 of the input is the expected FLOAT16 output, bit for bit', () => {
-    const dir = join(ROOT, 'test_cast_FLOAT_to_FLOAT16', 'test_data_set_0');
+    const dir = join(CASES_DIR, 'test_cast_FLOAT_to_FLOAT16', 'test_data_set_0');
     const input = tensorToTypedArray(parseTensor(bytesOf(join(dir, 'input_0.pb')))) as Float32Array;
     const output = parseTensor(bytesOf(join(dir, 'output_0.pb')));
     expect(output.dataType).toBe(DataType.FLOAT16);
     expect(list(f32ToF16Array(input))).toEqual(list(tensorToTypedArray(output)));
-    const back = parseTensor(bytesOf(join(ROOT, 'test_cast_FLOAT16_to_FLOAT', 'test_data_set_0', 'input_0.pb')));
-    const expected = tensorToTypedArray(parseTensor(bytesOf(join(ROOT, 'test_cast_FLOAT16_to_FLOAT', 'test_data_set_0', 'output_0.pb'))));
+    const back = parseTensor(bytesOf(join(CASES_DIR, 'test_cast_FLOAT16_to_FLOAT', 'test_data_set_0', 'input_0.pb')));
+    const expected = tensorToTypedArray(parseTensor(bytesOf(join(CASES_DIR, 'test_cast_FLOAT16_to_FLOAT', 'test_data_set_0', 'output_0.pb'))));
     expect(list(tensorToTypedArray(back)).map((h) => f16BitsToF32(Number(h)))).toEqual(list(expected));
   });
 });
@@ -227,21 +223,21 @@ describe('ONNX reader errors', () => {
 
   it('rejects every truncation inside the graph, and every truncation of a .pb tensor', () => {
     for (const name of ['test_add', 'test_gemm_all_attributes', 'test_constant', 'test_range_float_type_positive_delta_expanded']) {
-      const bytes = bytesOf(join(ROOT, name, 'model.onnx'));
+      const bytes = bytesOf(join(CASES_DIR, name, 'model.onnx'));
       const [, graphEnd] = fieldSpan(bytes, 7);
       for (let cut = 0; cut < graphEnd; cut++) {
         const e = thrown(() => parseModel(bytes.subarray(0, cut)));
         expect(e, `${name} cut at ${cut}`).toBeInstanceOf(OnnxFormatError);
       }
     }
-    const pb = bytesOf(join(ROOT, 'test_gemm_default_single_elem_vector_bias', 'test_data_set_0', 'input_0.pb'));
+    const pb = bytesOf(join(CASES_DIR, 'test_gemm_default_single_elem_vector_bias', 'test_data_set_0', 'input_0.pb'));
     for (let cut = 0; cut < pb.length; cut++) {
       expect(thrown(() => parseTensor(pb.subarray(0, cut))), `cut ${cut}`).toBeInstanceOf(OnnxFormatError);
     }
   });
 
   it('says where a truncation happened', () => {
-    const bytes = bytesOf(join(ROOT, 'test_gemm_all_attributes', 'model.onnx'));
+    const bytes = bytesOf(join(CASES_DIR, 'test_gemm_all_attributes', 'model.onnx'));
     const e = thrown(() => parseModel(bytes.subarray(0, 40))) as OnnxFormatError;
     expect(e.path).toMatch(/^graph/);
     expect(e.offset).toBeTypeOf('number');
@@ -308,7 +304,7 @@ describe('ONNX reader errors', () => {
   });
 
   it('survives 500 seeded random mutations of a real model: OnnxFormatError or a parse, never anything else', () => {
-    const original = bytesOf(join(ROOT, 'test_range_float_type_positive_delta_expanded', 'model.onnx'));
+    const original = bytesOf(join(CASES_DIR, 'test_range_float_type_positive_delta_expanded', 'model.onnx'));
     let seed = 12345;
     const rand = (n: number): number => {
       seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;

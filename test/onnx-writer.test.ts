@@ -1,6 +1,6 @@
 // The ONNX writer: parse -> encode -> parse round trips on the conformance cases, models built with the
 // builder helpers, every attribute type, unknown fields kept verbatim, and the f16 conversions.
-import { readdirSync, readFileSync } from 'node:fs';
+import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import {
@@ -23,35 +23,31 @@ import {
   tensorToTypedArray,
   type OnnxModel,
 } from '../src/onnx/index.js';
+import { bytesOf, caseNames, CASES_DIR } from './helpers/conformance.js';
 
-const ROOT = '/work/shared/conformance/onnx-node';
-const CASES = readdirSync(ROOT).filter((c) => c.startsWith('test_')).sort();
-
-function bytesOf(path: string): Uint8Array {
-  return new Uint8Array(readFileSync(path));
-}
+const CASES = caseNames(/^test_/);
 
 describe('ONNX writer', () => {
   it('round-trips all conformance models: parse(encode(parse(x))) equals parse(x)', () => {
     for (const name of CASES) {
-      const model = parseModel(bytesOf(join(ROOT, name, 'model.onnx')));
+      const model = parseModel(bytesOf(join(CASES_DIR, name, 'model.onnx')));
       expect(parseModel(encodeModel(model)), name).toEqual(model);
     }
   });
 
   it('re-encodes test_add and every test-data .pb byte for byte', () => {
-    const add = bytesOf(join(ROOT, 'test_add', 'model.onnx'));
+    const add = bytesOf(join(CASES_DIR, 'test_add', 'model.onnx'));
     expect(encodeModel(parseModel(add))).toEqual(add);
     for (const name of CASES) {
-      for (const file of readdirSync(join(ROOT, name, 'test_data_set_0'))) {
-        const bytes = bytesOf(join(ROOT, name, 'test_data_set_0', file));
+      for (const file of readdirSync(join(CASES_DIR, name, 'test_data_set_0'))) {
+        const bytes = bytesOf(join(CASES_DIR, name, 'test_data_set_0', file));
         expect(Buffer.from(encodeTensor(parseTensor(bytes))).equals(bytes), `${name}/${file}`).toBe(true);
       }
     }
   });
 
   it('keeps fields it does not model (e.g. model-local functions) verbatim', () => {
-    const add = bytesOf(join(ROOT, 'test_add', 'model.onnx'));
+    const add = bytesOf(join(CASES_DIR, 'test_add', 'model.onnx'));
     // ModelProto.functions (field 25, length-delimited) with 3 opaque bytes.
     const functions = Uint8Array.from([0xca, 0x01, 0x03, 0x0a, 0x01, 0x66]);
     const model = parseModel(Uint8Array.from([...add, ...functions]));

@@ -4,7 +4,6 @@
 // the CPU, so the kernels run even where the executor would evaluate small integer tensors on the host.
 // OpImpl.host (constant folding, shape arithmetic) is checked on its own: hostNode, and every case evaluated on
 // the CPU node by node where each of its ops has a host evaluation.
-import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { readTensors } from '../src/cli/run-onnx.js';
 import { hostNeededValues } from '../src/graph/executor.js';
@@ -15,13 +14,8 @@ import { OPS, implFor, type DeviceTensor } from '../src/graph/ops/op.js';
 import { InferenceSession } from '../src/graph/session.js';
 import { ONNX_ELEM_TYPES, deviceType, type ElemType, type HostTensor } from '../src/graph/tensor.js';
 import { attr, loadOnnx, type DataType, makeNode, makeSingleNodeModel, makeTensor, makeValueInfo, type OnnxAttributeValue, type OnnxModel, type OnnxTypedArray } from '../src/onnx/index.js';
+import { CASES_DIR } from './helpers/conformance.js';
 import { expectClose, gpu } from './helpers/gpu.js';
-
-export const CASES_DIR = '/work/shared/conformance/onnx-node';
-
-export function caseNames(pattern: RegExp): string[] {
-  return readdirSync(CASES_DIR).filter((n) => pattern.test(n)).sort();
-}
 
 const DATA_TYPE = Object.fromEntries(Object.entries(ONNX_ELEM_TYPES).map(([code, t]) => [t, Number(code)])) as Record<ElemType, DataType>;
 

@@ -6,7 +6,8 @@ import { fromNumbers } from '../src/graph/ops/hostnum.js';
 import { OPS } from '../src/graph/ops/op.js';
 import { empty, readF32, release, upload } from '../src/kernels/common.js';
 import { conv2dOutputShape, conv2dPipeline, conv2dReference, recordConv2d, type Conv2dOptions } from '../src/kernels/op_conv2d.js';
-import { caseNames, checkCase, runOp } from './op-cases.js';
+import { caseNames } from './helpers/conformance.js';
+import { checkCase, runOp } from './op-cases.js';
 import { expectClose, gpu, randn } from './helpers/gpu.js';
 
 const CASES = caseNames(/^test_conv_/);

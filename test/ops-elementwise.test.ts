@@ -7,7 +7,8 @@ import '../src/graph/ops/shape.js';
 import { fromNumbers } from '../src/graph/ops/hostnum.js';
 import type { ElemType, HostTensor } from '../src/graph/tensor.js';
 import { empty, readF32, release, upload } from '../src/kernels/common.js';
-import { caseNames, checkCase, expectTensorClose, hostNode, runOp } from './op-cases.js';
+import { caseNames } from './helpers/conformance.js';
+import { checkCase, expectTensorClose, hostNode, runOp } from './op-cases.js';
 import { expectClose, gpu, randInt, randn } from './helpers/gpu.js';
 
 // Tolerance: onnxruntime's 1e-3 absolute + relative for floats (f32 exp/sin/pow and the 1.5e-7 erf approximation are

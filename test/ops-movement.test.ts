@@ -8,7 +8,8 @@ import { empty, readF32, release, upload } from '../src/kernels/common.js';
 import { copyNdPipeline, copyNdReference, recordCopyNd, type CopyRegion } from '../src/kernels/op_copy_nd.js';
 import { checkIndices, gatherPipeline, gatherReference, recordGather } from '../src/kernels/op_gather.js';
 import { recordTrilu, triluPipeline, triluReference } from '../src/kernels/op_trilu.js';
-import { caseNames, checkCase, hostNode } from './op-cases.js';
+import { caseNames } from './helpers/conformance.js';
+import { checkCase, hostNode } from './op-cases.js';
 import { expectClose, gpu, randInt, randn } from './helpers/gpu.js';
 
 // Conformance cases compare exactly for integers and within 1e-3 for floats (onnxruntime's tolerance).

@@ -9,7 +9,8 @@ import type { HostTensor } from '../src/graph/tensor.js';
 import { matmulNBitsReference } from '../src/kernels/matmul-nbits.js';
 import { quantizeBlockwise, quantLayout, type QuantBits } from '../src/kernels/quant.js';
 import { DataType, attr, makeNode, makeSingleNodeModel, makeTensor, makeValueInfo, type OnnxAttributeValue, type OnnxTensor } from '../src/onnx/index.js';
-import { caseNames, checkCase, runModel } from './op-cases.js';
+import { caseNames } from './helpers/conformance.js';
+import { checkCase, runModel } from './op-cases.js';
 import { expectClose, randn } from './helpers/gpu.js';
 
 const CASES = caseNames(/^test_(matmul|gemm|softmax|layer_normalization)_/);

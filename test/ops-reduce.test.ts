@@ -5,7 +5,8 @@ import { fromNumbers } from '../src/graph/ops/hostnum.js';
 import { recordCumSum, recordReduce } from '../src/graph/ops/reduce.js';
 import type { ElemType, HostTensor } from '../src/graph/tensor.js';
 import { empty, release } from '../src/kernels/common.js';
-import { caseNames, checkCase, expectTensorClose, hostNode, runOp } from './op-cases.js';
+import { caseNames } from './helpers/conformance.js';
+import { checkCase, expectTensorClose, hostNode, runOp } from './op-cases.js';
 import { gpu, randInt, randn } from './helpers/gpu.js';
 
 // Tolerance: onnxruntime's 1e-3 absolute + relative for floats (f32 accumulation over at most a few thousand

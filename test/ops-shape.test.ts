@@ -4,7 +4,8 @@ import type { AttrValue } from '../src/graph/ir.js';
 import { fromNumbers } from '../src/graph/ops/hostnum.js';
 import { OPS } from '../src/graph/ops/op.js';
 import type { HostTensor } from '../src/graph/tensor.js';
-import { caseNames, checkCase, hostNode } from './op-cases.js';
+import { caseNames } from './helpers/conformance.js';
+import { checkCase, hostNode } from './op-cases.js';
 
 // Conformance cases compare exactly for integers and within 1e-3 for floats (onnxruntime's tolerance).
 const CASES = caseNames(/^test_(constant|constantofshape_.*|flatten_.*|reshape_.*|shape.*|squeeze.*|unsqueeze.*|range_.*|identity)$/).filter((n) => !n.endsWith('_expanded'));

@@ -22,7 +22,7 @@ else
 fi
 echo "== train: smoke=$SMOKE data=$DATA work=$WORK models=$MODELS"
 START=$(date +%s)
-npx tsx scripts/export-dataset.ts --out "$DATA" $FLAG
+npx vite-node scripts/export-dataset.ts -- --out "$DATA" $FLAG
 $PY training/pipeline.py --data "$DATA" --work "$WORK" --models "$MODELS" --bench "$BENCH" $FLAG ${EXTRA[@]+"${EXTRA[@]}"}
-npx tsx scripts/check-onnx.ts "$WORK/onnx-check" "$MODELS"
+npx vite-node scripts/check-onnx.ts -- "$WORK/onnx-check" "$MODELS"
 echo "== train: done in $(( $(date +%s) - START )) s -> $MODELS, $BENCH"

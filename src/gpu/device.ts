@@ -3,6 +3,7 @@
 import { BufferPool } from './buffers.js';
 import { DeviceLostError, GpuError, GpuOutOfMemoryError, GpuUnavailableError, GpuValidationError } from './errors.js';
 import { PipelineCache } from './pipelines.js';
+import { isNode } from '../platform.js';
 
 export const OPTIONAL_FEATURES = ['subgroups', 'shader-f16', 'timestamp-query'] as const;
 export type OptionalFeature = (typeof OPTIONAL_FEATURES)[number];
@@ -21,8 +22,6 @@ export interface GpuOptions {
   /** Use this GPU object instead of navigator.gpu / Dawn (tests use it to simulate a missing adapter). */
   gpu?: GPU | null;
 }
-
-const isNode = typeof process !== 'undefined' && !!process.versions?.node && typeof window === 'undefined';
 
 async function findGpu(): Promise<GPU> {
   const nav = (globalThis as { navigator?: { gpu?: GPU } }).navigator;

@@ -6,6 +6,7 @@
 // K need not be a multiple of the block size (as in onnxruntime): nBlocks = ceil(K / blockSize) and the last
 // block's values past K are padding that readers ignore (onnxruntime's kernels only sum k < K). Ours holds the
 // zero point there, so the padding also dequantizes to 0.
+import { concatArrays } from '../arrays.js';
 import { numel, shapeStr, type GpuContext, type GpuTensor } from '../gpu/index.js';
 import { check, checkTensor, release, upload } from './common.js';
 
@@ -130,18 +131,9 @@ export function concatQuantColumns(parts: readonly QuantizedBlocks[]): Quantized
   const kernel = 'concatQuantColumns';
   const withZp = parts.filter((p) => p.zeroPoints).length;
   check(parts.length > 0 && (withZp === 0 || withZp === parts.length), kernel, () => `${parts.length} parts, ${withZp} with zero points: all or none must have them`);
-  const join = <T extends Uint8Array | Float32Array>(arrays: T[], make: (n: number) => T): T => {
-    const out = make(arrays.reduce((n, x) => n + x.length, 0));
-    let at = 0;
-    for (const x of arrays) {
-      out.set(x, at);
-      at += x.length;
-    }
-    return out;
-  };
-  const packed = join(parts.map((p) => p.packed), (n) => new Uint8Array(n));
-  const scales = join(parts.map((p) => p.scales), (n) => new Float32Array(n));
-  return withZp ? { packed, scales, zeroPoints: join(parts.map((p) => p.zeroPoints!), (n) => new Uint8Array(n)) } : { packed, scales };
+  const packed = concatArrays(parts.map((p) => p.packed), (n) => new Uint8Array(n));
+  const scales = concatArrays(parts.map((p) => p.scales), (n) => new Float32Array(n));
+  return withZp ? { packed, scales, zeroPoints: concatArrays(parts.map((p) => p.zeroPoints!), (n) => new Uint8Array(n)) } : { packed, scales };
 }
 
 /** Bytes padded to whole little-endian u32 words. */

@@ -9,7 +9,7 @@ import { convertIndexedToRgb, decode as decodePng, type DecodedPng } from 'fast-
 import { decode as decodeJpeg } from 'jpeg-js';
 import { toPixelTensor, type RenderedImage } from '../scenes/render.js';
 import { ImageDecodeError, ImageTooLargeError, checkAborted } from './errors.js';
-import { isNode } from '../onnx/index.js';
+import { FetchBytesError, fetchBytes } from '../onnx/index.js';
 
 /** Largest accepted width or height, in pixels (a 4096 x 4096 RGBA image is 64 MiB once decoded). */
 export const MAX_IMAGE_SIDE = 4096;
@@ -29,7 +29,7 @@ export type ImageInput =
   | ImageData
   | Blob
   | RawImage
-  /** Node: a file path; elsewhere: a URL to fetch. */
+  /** A URL to fetch; in Node also a file path or file: URL. */
   | string
   /** PNG or JPEG bytes. */
   | Uint8Array;
@@ -85,19 +85,11 @@ export function imageHeader(bytes: Uint8Array, what = 'image bytes'): { format: 
 }
 
 async function readSource(source: string): Promise<Uint8Array> {
-  if (isNode) {
-    const fs = (await import(/* @vite-ignore */ 'node:fs/promises')) as typeof import('node:fs/promises');
-    try {
-      return new Uint8Array(await fs.readFile(source));
-    } catch (e) {
-      throw new ImageDecodeError(`${source}: cannot read the image file: ${(e as Error).message}`, { cause: e });
-    }
+  try {
+    return await fetchBytes(source);
+  } catch (e) {
+    throw e instanceof FetchBytesError ? new ImageDecodeError(`${e.where}: cannot read the image: ${e.detail}`, { cause: e }) : e;
   }
-  const res = await fetch(source).catch((e: Error) => {
-    throw new ImageDecodeError(`${source}: cannot fetch the image: ${e.message}`, { cause: e });
-  });
-  if (!res.ok) throw new ImageDecodeError(`${source}: cannot fetch the image: HTTP ${res.status}`);
-  return new Uint8Array(await res.arrayBuffer());
 }
 
 function checkSize(width: number, height: number, what: string): void {

@@ -1,18 +1,12 @@
 // The model package on disk or on a server: where it is, its manifest, and its files fetched with byte progress,
 // checked against the manifest's sha256 (WebCrypto, in browsers, workers and Node) and cached (Cache API in
 // browsers, keyed by URL + sha256; a directory in Node, named by sha256).
-import { FetchBytesError, fetchBytes, isNode } from '../onnx/index.js';
+import { FetchBytesError, fetchBytes } from '../onnx/index.js';
+import { isNode, nodeFs, nodePath, nodeUrl } from '../platform.js';
 import { IntegrityError, ModelLoadError, checkAborted } from './errors.js';
 import { parseManifest, type Manifest } from './manifest.js';
 
-const NODE_FS = 'node:fs/promises';
-const NODE_PATH = 'node:path';
-const NODE_URL = 'node:url';
 const BROWSER_CACHE = 'memvp-models';
-
-// Kept out of static imports so bundlers leave Node's modules alone in browser builds.
-const nodeFs = () => import(/* @vite-ignore */ NODE_FS) as Promise<typeof import('node:fs/promises')>;
-const nodePath = () => import(/* @vite-ignore */ NODE_PATH) as Promise<typeof import('node:path')>;
 
 /** A package's folder: a directory in Node, or a URL ending in '/'. */
 export type PackageBase = { kind: 'path'; dir: string } | { kind: 'url'; dir: URL };
@@ -39,7 +33,7 @@ export async function resolveBase(source: string | URL): Promise<{ base: Package
   };
   const url = source instanceof URL ? source : /^[a-z][a-z0-9+.-]+:/i.test(source) ? new URL(source) : undefined;
   if (isNode && (!url || url.protocol === 'file:')) {
-    const { fileURLToPath } = (await import(/* @vite-ignore */ NODE_URL)) as typeof import('node:url');
+    const { fileURLToPath } = await nodeUrl();
     const path = await nodePath();
     const file = path.resolve(url ? fileURLToPath(url) : (source as string));
     const isJson = /\.json$/i.test(file);

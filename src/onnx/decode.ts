@@ -1,6 +1,7 @@
 // ModelProto / TensorProto bytes -> the plain TS model of types.ts. Every value is checked where it is read,
 // so a corrupt file fails with an OnnxFormatError naming the offset and field path, never a RangeError or an
 // allocation sized by a corrupt length.
+import { concatArrays, type Joinable } from '../arrays.js';
 import { OnnxFormatError } from './errors.js';
 import { ProtoReader, WIRE_I32, WIRE_I64, WIRE_LEN, WIRE_VARINT } from './protobuf.js';
 import {
@@ -75,11 +76,8 @@ function readModel(r: ProtoReader): OnnxModel {
     metadataProps: [],
   };
   const unknown: Uint8Array[] = [];
-  while (!r.done()) {
-    const at = r.pos;
-    const key = r.tag();
-    const wire = key & 7;
-    switch (key >>> 3) {
+  for (const { field, wire, at } of r.fields()) {
+    switch (field) {
       case 1:
         r.expect(wire, WIRE_VARINT, 'ir_version', at);
         model.irVersion = r.i64Number('ir_version');
@@ -122,12 +120,9 @@ function readModel(r: ProtoReader): OnnxModel {
 
 function readOpset(r: ProtoReader): OnnxOpsetImport {
   const opset: OnnxOpsetImport = { domain: '', version: 0 };
-  while (!r.done()) {
-    const at = r.pos;
-    const key = r.tag();
-    const wire = key & 7;
-    if (key >>> 3 === 1) opset.domain = str(r, wire, 'domain', at);
-    else if (key >>> 3 === 2) {
+  for (const { field, wire, at } of r.fields()) {
+    if (field === 1) opset.domain = str(r, wire, 'domain', at);
+    else if (field === 2) {
       r.expect(wire, WIRE_VARINT, 'version', at);
       opset.version = r.i64Number('version');
     } else r.skip(wire, at);
@@ -137,12 +132,9 @@ function readOpset(r: ProtoReader): OnnxOpsetImport {
 
 function readEntry(r: ProtoReader): { key: string; value: string } {
   const entry = { key: '', value: '' };
-  while (!r.done()) {
-    const at = r.pos;
-    const key = r.tag();
-    const wire = key & 7;
-    if (key >>> 3 === 1) entry.key = str(r, wire, 'key', at);
-    else if (key >>> 3 === 2) entry.value = str(r, wire, 'value', at);
+  for (const { field, wire, at } of r.fields()) {
+    if (field === 1) entry.key = str(r, wire, 'key', at);
+    else if (field === 2) entry.value = str(r, wire, 'value', at);
     else r.skip(wire, at);
   }
   return entry;
@@ -152,11 +144,8 @@ function readGraph(r: ProtoReader, depth: number): OnnxGraph {
   if (depth > MAX_GRAPH_DEPTH) r.fail(`subgraphs nested deeper than ${MAX_GRAPH_DEPTH}`);
   const graph: OnnxGraph = { name: '', nodes: [], initializers: [], inputs: [], outputs: [], valueInfo: [] };
   const unknown: Uint8Array[] = [];
-  while (!r.done()) {
-    const at = r.pos;
-    const key = r.tag();
-    const wire = key & 7;
-    switch (key >>> 3) {
+  for (const { field, wire, at } of r.fields()) {
+    switch (field) {
       case 1:
         graph.nodes.push(readNode(sub(r, wire, `node[${graph.nodes.length}]`, at), depth));
         break;
@@ -193,11 +182,8 @@ function readNode(r: ProtoReader, depth: number): OnnxNode {
   const node: OnnxNode = { name: '', opType: '', domain: '', inputs: [], outputs: [], attributes: [] };
   const unknown: Uint8Array[] = [];
   try {
-    while (!r.done()) {
-      const at = r.pos;
-      const key = r.tag();
-      const wire = key & 7;
-      switch (key >>> 3) {
+    for (const { field, wire, at } of r.fields()) {
+      switch (field) {
         case 1:
           node.inputs.push(str(r, wire, 'input', at));
           break;
@@ -262,11 +248,7 @@ function readAttribute(r: ProtoReader, depth: number): OnnxAttribute {
   const strings: string[] = [];
   const tensors: OnnxTensor[] = [];
   const graphs: OnnxGraph[] = [];
-  while (!r.done()) {
-    const at = r.pos;
-    const key = r.tag();
-    const wire = key & 7;
-    const field = key >>> 3;
+  for (const { field, wire, at } of r.fields()) {
     if (field >= 2 && field <= 11) seen.add(field);
     switch (field) {
       case 1:
@@ -351,11 +333,8 @@ function readAttribute(r: ProtoReader, depth: number): OnnxAttribute {
 
 function readValueInfo(r: ProtoReader): OnnxValueInfo {
   const info: OnnxValueInfo = { name: '' };
-  while (!r.done()) {
-    const at = r.pos;
-    const key = r.tag();
-    const wire = key & 7;
-    switch (key >>> 3) {
+  for (const { field, wire, at } of r.fields()) {
+    switch (field) {
       case 1:
         info.name = str(r, wire, 'name', at);
         break;
@@ -378,14 +357,11 @@ function readType(r: ProtoReader): OnnxType | undefined {
   const start = r.pos;
   let tensor: OnnxType | undefined;
   let other = false;
-  while (!r.done()) {
-    const at = r.pos;
-    const key = r.tag();
-    const wire = key & 7;
-    if (key >>> 3 === 1) tensor = readTensorType(sub(r, wire, 'tensor_type', at));
+  for (const { field, wire, at } of r.fields()) {
+    if (field === 1) tensor = readTensorType(sub(r, wire, 'tensor_type', at));
     else {
       // Denotation (6) is dropped; anything else is a non-tensor type kept as bytes.
-      if (key >>> 3 !== 6) other = true;
+      if (field !== 6) other = true;
       r.skip(wire, at);
     }
   }
@@ -395,15 +371,12 @@ function readType(r: ProtoReader): OnnxType | undefined {
 function readTensorType(r: ProtoReader): OnnxType {
   let elemType = 0;
   let shape: OnnxDim[] | undefined;
-  while (!r.done()) {
-    const at = r.pos;
-    const key = r.tag();
-    const wire = key & 7;
-    if (key >>> 3 === 1) {
+  for (const { field, wire, at } of r.fields()) {
+    if (field === 1) {
       r.expect(wire, WIRE_VARINT, 'elem_type', at);
       elemType = r.i32();
       if (elemType !== 0 && !dataTypeInfo(elemType)) r.fail(`unknown elem_type ${elemType}`, at);
-    } else if (key >>> 3 === 2) shape = readShape(sub(r, wire, 'shape', at));
+    } else if (field === 2) shape = readShape(sub(r, wire, 'shape', at));
     else r.skip(wire, at);
   }
   const type: OnnxType = { kind: 'tensor', elemType: elemType as DataType };
@@ -413,11 +386,8 @@ function readTensorType(r: ProtoReader): OnnxType {
 
 function readShape(r: ProtoReader): OnnxDim[] {
   const dims: OnnxDim[] = [];
-  while (!r.done()) {
-    const at = r.pos;
-    const key = r.tag();
-    const wire = key & 7;
-    if (key >>> 3 === 1) dims.push(readDim(sub(r, wire, `dim[${dims.length}]`, at)));
+  for (const { field, wire, at } of r.fields()) {
+    if (field === 1) dims.push(readDim(sub(r, wire, `dim[${dims.length}]`, at)));
     else r.skip(wire, at);
   }
   return dims;
@@ -425,33 +395,21 @@ function readShape(r: ProtoReader): OnnxDim[] {
 
 function readDim(r: ProtoReader): OnnxDim {
   let dim: OnnxDim = null;
-  while (!r.done()) {
-    const at = r.pos;
-    const key = r.tag();
-    const wire = key & 7;
-    if (key >>> 3 === 1) {
+  for (const { field, wire, at } of r.fields()) {
+    if (field === 1) {
       r.expect(wire, WIRE_VARINT, 'dim_value', at);
       const v = r.i64Number('dim_value');
       // Some exporters write -1 for "unknown"; that is what null means here.
       dim = v >= 0 ? v : null;
-    } else if (key >>> 3 === 2) dim = str(r, wire, 'dim_param', at);
+    } else if (field === 2) dim = str(r, wire, 'dim_param', at);
     else r.skip(wire, at);
   }
   return dim;
 }
 
-function joined<A extends { length: number; set(array: A, offset: number): void }>(
-  chunks: A[],
-  make: (n: number) => A,
-): A | undefined {
-  if (chunks.length <= 1) return chunks[0];
-  const out = make(chunks.reduce((n, c) => n + c.length, 0));
-  let at = 0;
-  for (const c of chunks) {
-    out.set(c, at);
-    at += c.length;
-  }
-  return out;
+// A repeated scalar field's runs (packed and unpacked occurrences) as one array; undefined when absent.
+function joined<A extends Joinable<A>>(chunks: A[], make: (n: number) => A): A | undefined {
+  return chunks.length ? concatArrays(chunks, make) : undefined;
 }
 
 function readTensor(r: ProtoReader): OnnxTensor {
@@ -474,11 +432,8 @@ function readTensor(r: ProtoReader): OnnxTensor {
     if (v > BigInt(Number.MAX_SAFE_INTEGER)) r.fail(`dimension ${v} is too large`, at);
     dims.push(Number(v));
   };
-  while (!r.done()) {
-    const at = r.pos;
-    const key = r.tag();
-    const wire = key & 7;
-    switch (key >>> 3) {
+  for (const { field, wire, at } of r.fields()) {
+    switch (field) {
       case 1:
         for (const v of repeated(r, wire, 'dims', at, WIRE_VARINT, () => r.packedI64(), () => BigInt64Array.of(r.i64()))) dim(v, at);
         break;

@@ -1,6 +1,7 @@
 // External tensor data (models over 2 GB keep weights in side files). A reader fetches one tensor's byte
 // range when the caller asks for it, so a weights file is never held in memory next to its uploaded copy.
 import { OnnxFormatError, OnnxLoadError } from './errors.js';
+import { nodeFs, nodePath } from '../platform.js';
 
 /** Returns exactly `length` bytes of `location` starting at `offset`. */
 export type ExternalDataReader = (location: string, offset: number, length: number, signal?: AbortSignal) => Promise<Uint8Array>;
@@ -19,16 +20,13 @@ function checkLength(source: string, bytes: Uint8Array, length: number): Uint8Ar
   return bytes;
 }
 
-// A literal specifier would make browser bundlers try to resolve node:fs; this reader only runs in Node.
-const NODE_FS = 'node:fs/promises';
-const NODE_PATH = 'node:path';
 const READ_CHUNK = 64 << 20;
 
 /** Reads byte ranges of files in `directory` (Node only); each call opens, reads and closes the file. */
 export function nodeFileReader(directory: string): ExternalDataReader {
   return async (location, offset, length, signal) => {
-    const fs = (await import(/* @vite-ignore */ NODE_FS)) as typeof import('node:fs/promises');
-    const path = (await import(/* @vite-ignore */ NODE_PATH)) as typeof import('node:path');
+    const fs = await nodeFs();
+    const path = await nodePath();
     const file = path.join(directory, relativeLocation(location));
     let handle: import('node:fs/promises').FileHandle;
     try {

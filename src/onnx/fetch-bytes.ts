@@ -1,12 +1,10 @@
 // One way to get a file's bytes with byte progress and abort: a path (or file: URL) in Node is read in chunks,
 // anything else is fetched and its body streamed. Failures are FetchBytesError; each caller maps them to its
 // own error type (OnnxLoadError, ModelLoadError). An abort rejects with the signal's reason.
+import { concatArrays } from '../arrays.js';
+import { isNode, nodeFs, nodeUrl } from '../platform.js';
 
-const NODE_FS = 'node:fs/promises';
-const NODE_URL = 'node:url';
 const READ_CHUNK = 4 << 20;
-
-export const isNode = typeof process !== 'undefined' && !!process.versions?.node && typeof window === 'undefined';
 
 export interface FetchBytesOptions {
   signal?: AbortSignal;
@@ -23,23 +21,22 @@ export class FetchBytesError extends Error {
 }
 
 /** The file path `source` names in Node (a plain path or a file: URL); undefined for anything fetched. */
-export async function nodePath(source: string | URL): Promise<string | undefined> {
+export async function localPath(source: string | URL): Promise<string | undefined> {
   if (!isNode) return undefined;
   const url = source instanceof URL ? source : /^[a-z][a-z0-9+.-]+:\/\//i.test(source) ? new URL(source) : undefined;
   if (!url) return source as string;
   if (url.protocol !== 'file:') return undefined;
-  const { fileURLToPath } = (await import(/* @vite-ignore */ NODE_URL)) as typeof import('node:url');
-  return fileURLToPath(url);
+  return (await nodeUrl()).fileURLToPath(url);
 }
 
 export async function fetchBytes(source: string | URL, options: FetchBytesOptions = {}): Promise<Uint8Array> {
-  const file = await nodePath(source);
+  const file = await localPath(source);
   if (file !== undefined) return readFile(file, options);
   return fetchUrl(source instanceof URL ? source : new URL(source, globalThis.location?.href), options);
 }
 
 async function readFile(file: string, { onProgress, signal }: FetchBytesOptions): Promise<Uint8Array> {
-  const fs = (await import(/* @vite-ignore */ NODE_FS)) as typeof import('node:fs/promises');
+  const fs = await nodeFs();
   let handle: import('node:fs/promises').FileHandle;
   try {
     handle = await fs.open(file, 'r');
@@ -105,11 +102,5 @@ async function fetchUrl(url: URL, { onProgress, signal }: FetchBytesOptions): Pr
     throw new FetchBytesError(url.href, `download failed after ${loaded} bytes: ${(e as Error).message}`, { cause: e });
   }
   if (buffer) return loaded === buffer.length ? buffer : buffer.subarray(0, loaded);
-  const out = new Uint8Array(loaded);
-  let at = 0;
-  for (const c of chunks) {
-    out.set(c, at);
-    at += c.length;
-  }
-  return out;
+  return concatArrays(chunks, (n) => new Uint8Array(n));
 }

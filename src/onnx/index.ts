@@ -1,6 +1,6 @@
 export { parseModel, parseTensor } from './decode.js';
 export { encodeModel, encodeTensor } from './encode.js';
-export { FetchBytesError, fetchBytes, isNode } from './fetch-bytes.js';
+export { FetchBytesError, fetchBytes } from './fetch-bytes.js';
 export type { FetchBytesOptions } from './fetch-bytes.js';
 export { loadOnnx } from './load.js';
 export type { LoadOnnxOptions } from './load.js';

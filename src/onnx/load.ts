@@ -3,15 +3,14 @@
 import { parseModel } from './decode.js';
 import { OnnxLoadError } from './errors.js';
 import { nodeFileReader, urlReader, type ExternalDataReader } from './external.js';
-import { FetchBytesError, fetchBytes, nodePath, type FetchBytesOptions } from './fetch-bytes.js';
+import { FetchBytesError, fetchBytes, localPath, type FetchBytesOptions } from './fetch-bytes.js';
 import type { OnnxModel } from './types.js';
+import { nodePath } from '../platform.js';
 
 export interface LoadOnnxOptions extends FetchBytesOptions {
   /** Where external tensor data comes from; by default the model's own directory or URL. */
   externalData?: ExternalDataReader;
 }
-
-const NODE_PATH = 'node:path';
 
 export async function loadOnnx(source: string | URL | Uint8Array | ArrayBuffer, options: LoadOnnxOptions = {}): Promise<OnnxModel> {
   let bytes: Uint8Array;
@@ -20,7 +19,7 @@ export async function loadOnnx(source: string | URL | Uint8Array | ArrayBuffer, 
     bytes = source instanceof Uint8Array ? source : new Uint8Array(source);
     options.onProgress?.(bytes.length, bytes.length);
   } else {
-    const file = await nodePath(source);
+    const file = await localPath(source);
     const url = file === undefined ? (source instanceof URL ? source : new URL(source, globalThis.location?.href)) : undefined;
     try {
       bytes = await fetchBytes(url ?? file!, options);
@@ -29,8 +28,7 @@ export async function loadOnnx(source: string | URL | Uint8Array | ArrayBuffer, 
     }
     if (url) externalData ??= urlReader(new URL('.', url));
     else {
-      const { dirname } = (await import(/* @vite-ignore */ NODE_PATH)) as typeof import('node:path');
-      externalData ??= nodeFileReader(dirname(file!));
+      externalData ??= nodeFileReader((await nodePath()).dirname(file!));
     }
   }
   options.signal?.throwIfAborted();

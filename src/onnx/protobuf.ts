@@ -2,6 +2,7 @@
 // unpacked repeated scalars). The reader never allocates more than the bytes it was given: every length is
 // checked against the bytes left in the enclosing message first. Host byte order is assumed little-endian,
 // as on every platform that has WebGPU.
+import { concatArrays } from '../arrays.js';
 import { OnnxFormatError } from './errors.js';
 
 export const WIRE_VARINT = 0;
@@ -46,6 +47,18 @@ export class ProtoReader {
       this.fail(`field ${field} has unsupported wire type ${WIRE_NAMES[wire]}`, at);
     }
     return key;
+  }
+
+  /**
+   * The message's fields in order: field number, wire type and the key's offset (for messages). Each value must
+   * be read or skipped before the next field is asked for.
+   */
+  *fields(): Generator<{ field: number; wire: number; at: number }> {
+    while (!this.done()) {
+      const at = this.pos;
+      const key = this.tag();
+      yield { field: key >>> 3, wire: key & 7, at };
+    }
   }
 
   /** Fails unless `wire` is the wire type the schema gives field `name`. */
@@ -370,14 +383,7 @@ export class ProtoWriter {
 
   finish(): Uint8Array {
     this.flush();
-    if (this.parts.length === 1) return this.parts[0]!;
-    const out = new Uint8Array(this.size);
-    let at = 0;
-    for (const p of this.parts) {
-      out.set(p, at);
-      at += p.length;
-    }
-    return out;
+    return concatArrays(this.parts, (n) => new Uint8Array(n));
   }
 }
 

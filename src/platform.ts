@@ -1,0 +1,13 @@
+// Node's own modules, for the few places the runtime touches files. They are loaded on demand from specifiers held
+// in variables: a literal `import('node:fs/promises')` would make browser bundlers (and Vite's dev server) try to
+// resolve it, while these only run behind an `isNode` check. The one place that does this; use these loaders.
+
+export const isNode = typeof process !== 'undefined' && !!process.versions?.node && typeof window === 'undefined';
+
+const NODE_FS = 'node:fs/promises';
+const NODE_PATH = 'node:path';
+const NODE_URL = 'node:url';
+
+export const nodeFs = () => import(/* @vite-ignore */ NODE_FS) as Promise<typeof import('node:fs/promises')>;
+export const nodePath = () => import(/* @vite-ignore */ NODE_PATH) as Promise<typeof import('node:path')>;
+export const nodeUrl = () => import(/* @vite-ignore */ NODE_URL) as Promise<typeof import('node:url')>;
