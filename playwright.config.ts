@@ -1,25 +1,12 @@
 import { defineConfig, type Project } from '@playwright/test';
+import { CHROMIUM_PATH, chromiumArgs } from './src/bench/browser.js';
 
 const PORT = 5183;
 
 // Debian's Chromium (Playwright cannot download browsers here). With the WebGPU flags it offers SwiftShader's
 // software adapter; without them navigator.gpu has no adapter and the page falls back to WebAssembly.
 function chromium(webgpu: boolean): Project['use'] {
-  return {
-    browserName: 'chromium',
-    headless: true,
-    launchOptions: {
-      executablePath: '/usr/bin/chromium',
-      args: [
-        ...(webgpu ? ['--enable-unsafe-webgpu', '--use-webgpu-adapter=swiftshader'] : []),
-        '--no-sandbox',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--no-first-run',
-        '--disable-gpu-sandbox',
-      ],
-    },
-  };
+  return { browserName: 'chromium', headless: true, launchOptions: { executablePath: CHROMIUM_PATH, args: chromiumArgs(webgpu) } };
 }
 
 export default defineConfig({

@@ -8,17 +8,16 @@
 // that is missing), (b) a LLaMA-shaped model with random weights made by training/make_bench_model.py into a
 // gitignored cache (.cache/bench-llama, reused). --quick: the demo model only, fewer runs.
 // Everything in the browser runs in one page (bench/latency.html -> src/bench/latency-suite.ts) served by a Vite dev
-// server on localhost (navigator.gpu needs a secure context); model files come from a middleware of that server.
+// server on localhost (src/bench/browser.ts openBenchPage); model files come from a middleware of that server.
 // Node then runs the accuracy part (memvp eval on the f32 and 4-bit demo packages) and writes
 // docs/bench/latency.json (or --out), latency.md and latency.svg next to it.
 import { spawnSync } from 'node:child_process';
 import { createReadStream, existsSync, mkdirSync, statSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { dirname, join, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { chromium, type Browser } from 'playwright-core';
-import { createServer, type Plugin, type ViteDevServer } from 'vite';
+import type { Plugin } from 'vite';
+import { CHROMIUM_PATH, chromiumProblem, openBenchPage } from '../src/bench/browser.js';
 import {
   ADAPTER_CAVEATS,
   latencyMarkdown,
@@ -43,7 +42,7 @@ const { values: args } = parseArgs({
     out: { type: 'string', default: join(root, 'docs/bench/latency.json') },
     quick: { type: 'boolean', default: false },
     runs: { type: 'string' },
-    chromium: { type: 'string', default: '/usr/bin/chromium' },
+    chromium: { type: 'string', default: CHROMIUM_PATH },
     model: { type: 'string' },
     'llama-dir': { type: 'string', default: join(root, '.cache/bench-llama') },
     'quant-dir': { type: 'string', default: join(root, '.cache/bench-quant') },
@@ -64,7 +63,8 @@ function fail(message: string): never {
 if (!Number.isInteger(runs) || runs < 1) fail('--runs must be a positive integer');
 if (!Number.isInteger(evalImages) || evalImages < 0) fail('--eval-images must be a non-negative integer');
 if (!['on', 'off', 'auto'].includes(args.fusions)) fail('--fusions must be on, off or auto');
-if (!existsSync(args.chromium)) fail(`Chromium not found at ${args.chromium}: install it (Debian: apt-get install -y chromium) or pass --chromium PATH`);
+const chromiumMissing = chromiumProblem(args.chromium);
+if (chromiumMissing) fail(chromiumMissing);
 
 /** The demo package: --model, else the shipped one, else the dev package other engineers use while it is missing. */
 function demoDir(): string {
@@ -155,57 +155,20 @@ function modelFiles(mounts: Partial<Record<ModelKey, string[]>>): Plugin {
   };
 }
 
-async function runPage(plan: LatencyPlan, mounts: Partial<Record<ModelKey, string[]>>): Promise<{ result: LatencyPageResult; browserVersion: string }> {
-  let server: ViteDevServer | undefined;
-  let browser: Browser | undefined;
+async function runPage(plan: LatencyPlan, mounts: Partial<Record<ModelKey, string[]>>): Promise<{ result: LatencyPageResult; browserLabel: string }> {
+  const bench = await openBenchPage('bench/latency.html', {
+    chromium: args.chromium,
+    cacheName: 'memvp-bench-latency-vite',
+    plugins: [modelFiles(mounts)],
+    ready: 'benchLatency',
+    readyTimeoutMs: 120_000,
+  });
   try {
-    server = await createServer({
-      root,
-      configFile: false,
-      logLevel: 'warn',
-      cacheDir: join(tmpdir(), 'memvp-bench-latency-vite'),
-      // Other people edit the tree while this runs: no watching, no reloads in the middle of a measurement.
-      server: { host: 'localhost', port: 0, hmr: false, watch: null },
-      optimizeDeps: { noDiscovery: true, include: [] },
-      plugins: [modelFiles(mounts)],
-    });
-    await server.listen();
-    const base = server.resolvedUrls?.local[0];
-    if (!base) throw new Error('the Vite dev server did not report a local URL');
-    browser = await chromium.launch({
-      executablePath: args.chromium,
-      args: [
-        '--enable-unsafe-webgpu',
-        '--use-webgpu-adapter=swiftshader',
-        '--no-sandbox',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--no-first-run',
-        '--headless=new',
-        // Only makes the adapter report its description ("SwiftShader Device (Subzero)") instead of ''.
-        '--enable-webgpu-developer-features',
-      ],
-    });
-    const page = await browser.newPage();
-    page.on('console', (m) => console.log(`[page] ${m.text()}`));
-    page.on('pageerror', (e) => console.error(`[page error] ${e.message}`));
-    page.on('response', (r) => {
-      if (r.status() >= 400) console.error(`[page] HTTP ${r.status()} ${r.url()}`);
-    });
-    await page.goto(new URL('bench/latency.html', base).href);
-    const gpu = await page.evaluate(async () => {
-      if (!('gpu' in navigator)) return 'navigator.gpu is missing';
-      const adapter = await navigator.gpu.requestAdapter();
-      return adapter ? 'ok' : 'navigator.gpu.requestAdapter() returned null';
-    });
-    if (gpu !== 'ok') throw new Error(`WebGPU is unavailable in the page (${gpu}); Chromium ${browser.version()}`);
-    await page.waitForFunction(() => 'benchLatency' in window, undefined, { timeout: 120_000 });
     type Bench = (plan: LatencyPlan) => Promise<LatencyPageResult>;
-    const result = await page.evaluate((p) => (window as unknown as { benchLatency: Bench }).benchLatency(p), plan);
-    return { result, browserVersion: browser.version() };
+    const result = await bench.page.evaluate((p) => (window as unknown as { benchLatency: Bench }).benchLatency(p), plan);
+    return { result, browserLabel: bench.browserLabel };
   } finally {
-    await browser?.close();
-    await server?.close();
+    await bench.close();
   }
 }
 
@@ -295,7 +258,7 @@ try {
   };
   const mounts: Partial<Record<ModelKey, string[]>> = Object.fromEntries(modelDirs.map(({ key, dir }) => [key, [dir, ...(quant.extraDirs[key] ? [quant.extraDirs[key]!] : [])]]));
   console.log(`bench: ${quick ? 'quick (demo model only)' : 'full'} run, models ${modelDirs.map((m) => `${m.key}=${m.dir}`).join(', ')}`);
-  const { result, browserVersion } = await runPage(plan, mounts);
+  const { result, browserLabel } = await runPage(plan, mounts);
   const acc = await accuracy(demo);
 
   const llama = summaryFor(result, 'llama');
@@ -345,7 +308,7 @@ try {
     quant: quant.part,
     accuracy: acc,
     predictedPrefillGflop: predicted,
-    browser: `Chromium ${browserVersion} (headless, --use-webgpu-adapter=swiftshader)`,
+    browser: browserLabel,
     command: ['npm run bench', ...(argv.length ? ['--', ...argv] : [])].join(' '),
     quick,
     demoModelDir: demo,
