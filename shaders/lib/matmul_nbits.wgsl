@@ -31,12 +31,22 @@ fn words_per_block() -> u32 {
   return BLOCK * BITS / 32u;
 }
 
-// Zero point of block `blk` of column `n` (2^(BITS-1) without zero points).
-fn zero_point(n: u32, blk: u32) -> f32 {
+// Byte offset of column `n`'s zero points in the zero-point buffer.
+fn zp_col_byte(n: u32) -> u32 {
+  return n * ((params.nBlocks * BITS + 7u) / 8u);
+}
+
+// Zero point of block `blk` of the column whose zero points start at byte `colByte` (2^(BITS-1) without
+// zero points). Shifts, not divisions: this runs once per block and column.
+fn zero_point_at(colByte: u32, blk: u32) -> f32 {
   if (!HAS_ZP) { return f32(1u << (BITS - 1u)); }
-  let bytesPerCol = (params.nBlocks * BITS + 7u) / 8u;
-  let byte = n * bytesPerCol + select(blk, blk / 2u, BITS == 4u);
-  return zero_point_q(zero_points[byte / 4u], byte % 4u, blk % 2u, BITS);
+  let byte = colByte + select(blk, blk >> 1u, BITS == 4u);
+  return zero_point_q(zero_points[byte >> 2u], byte & 3u, blk & 1u, BITS);
+}
+
+// Zero point of block `blk` of column `n`.
+fn zero_point(n: u32, blk: u32) -> f32 {
+  return zero_point_at(zp_col_byte(n), blk);
 }
 
 // A[p .. p+3] for p a multiple of 4.

@@ -48,8 +48,8 @@ export function recordMatmulNBits(ctx: GpuContext, step: Step, a: GpuTensor, w: 
     label,
     uniforms: new Uniforms().u32(rows, s.N, s.K, quantLayout(w.K, w).nBlocks).f32(opts.alpha ?? 1).data,
     buffers: [a.buffer, w.packed.buffer, w.scales.buffer, (w.zeroPoints ?? w.scales).buffer, ...epilogueBuffers(a, opts), c.buffer],
-    // Decode: 8 columns of one row per invocation; prefill: 4 rows x 4 columns.
-    workgroups: rows <= GEMV_MAX_ROWS ? [ceilDiv(s.N, 8 * t.gemvWg), rows] : [ceilDiv(s.N, 4 * t.wgX), ceilDiv(rows, 4 * t.wgY)],
+    // Decode: 16 columns of one row per invocation; prefill: 4 rows x 4 columns.
+    workgroups: rows <= GEMV_MAX_ROWS ? [ceilDiv(s.N, 16 * t.gemvWg), rows] : [ceilDiv(s.N, 4 * t.wgX), ceilDiv(rows, 4 * t.wgY)],
   });
 }
 

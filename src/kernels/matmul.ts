@@ -34,8 +34,8 @@ export function recordMatmul(ctx: GpuContext, step: Step, a: GpuTensor, b: GpuTe
     label,
     uniforms: new Uniforms().u32(s.M, s.N, s.K, s.strideA, s.strideB).f32(opts.alpha ?? 1).data,
     buffers: [a.buffer, b.buffer, ...epilogueBuffers(a, opts), c.buffer],
-    // Each invocation computes 8 rows x 8 columns.
-    workgroups: [ceilDiv(s.N, 8 * t.wgX), ceilDiv(s.M, 8 * t.wgY), s.batch],
+    // Each invocation computes 16 rows x 16 columns.
+    workgroups: [ceilDiv(s.N, 16 * t.wgX), ceilDiv(s.M, 16 * t.wgY), s.batch],
   });
 }
 
