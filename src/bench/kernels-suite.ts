@@ -12,7 +12,7 @@ import { memvpFfnConfig, memvpFfnPipelines, memvpUpWeightF32, recordMemvpFfn, ty
 import { quantizeBlockwise, releaseQuantWeight, uploadQuantWeight, type QuantWeight } from '../kernels/quant.js';
 import { DataType, encodeModel, makeNode, makeSingleNodeModel, makeValueInfo } from '../onnx/index.js';
 import type { AdapterFacts, KernelBenchResult } from './report.js';
-import { gflops, runStep, timeInterleaved } from './timing.js';
+import { gflops, runStep, timeInterleaved, uniform } from './timing.js';
 
 export const BENCH_SHAPES = {
   fma: { invocations: 16384, iterations: 8192 },
@@ -43,19 +43,6 @@ const METHOD =
   'measurements are timed in turns. FFN: LLaMA form (SwiGLU), f32 weights, residual, s = 1; the plain FFN is the same ' +
   'two pipelines with n = 0. GEMV: A [1,K] times W [K,N]; q4 = MatMulNBits layout, 4 bits, block 32, with zero points; ' +
   'bytes read = A plus the weight tensors (packed, scales, zero points) at their logical sizes (numel x 4).';
-
-/** Seeded uniform values in [-scale, scale) (mulberry32). */
-function uniform(n: number, seed: number, scale = 1): Float32Array<ArrayBuffer> {
-  let s = seed >>> 0;
-  const out = new Float32Array(n);
-  for (let i = 0; i < n; i++) {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = Math.imul(s ^ (s >>> 15), s | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    out[i] = scale * ((((t ^ (t >>> 14)) >>> 0) / 4294967296) * 2 - 1);
-  }
-  return out;
-}
 
 function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
   let m = 0;

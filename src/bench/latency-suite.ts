@@ -15,7 +15,7 @@ import { InferenceSession } from '../graph/session.js';
 import type { HostTensor } from '../graph/tensor.js';
 import { DataType, makeNode, makeSingleNodeModel, makeValueInfo } from '../onnx/index.js';
 import type { AdapterFacts } from './report.js';
-import { median, timeInterleaved, type Timing } from './timing.js';
+import { median, timeInterleaved, uniform, type Timing } from './timing.js';
 import type {
   ComparisonGroup,
   LatencyMode,
@@ -25,7 +25,6 @@ import type {
   ModelPlan,
   Precision,
   RuntimeConfig,
-  RuntimeKey,
   TrialStats,
 } from './latency-types.js';
 
@@ -52,14 +51,7 @@ interface Trial {
   tokens: number[];
 }
 
-interface Runner {
-  runtime: RuntimeKey;
-  mode: LatencyMode;
-  precision: Precision;
-  includesVision: boolean;
-  files: string[];
-  bytes: number;
-  loadMs: number;
+interface Runner extends Pick<RuntimeConfig, 'runtime' | 'mode' | 'precision' | 'includesVision' | 'files' | 'bytes' | 'loadMs'> {
   trial(ids: number[], decodeSteps: number): Promise<Trial>;
   /** Buffer pool peak of the runner's own context (ours), or null. */
   peak(): number | null;
@@ -68,19 +60,6 @@ interface Runner {
 
 const int64 = (values: readonly number[]): HostTensor => ({ type: 'int64', dims: [1, values.length], data: BigInt64Array.from(values, BigInt) });
 const range = (start: number, length: number) => Array.from({ length }, (_, i) => start + i);
-
-/** Seeded uniform values in [-scale, scale) (mulberry32). */
-function uniform(n: number, seed: number, scale = 1): Float32Array<ArrayBuffer> {
-  let s = seed >>> 0;
-  const out = new Float32Array(n);
-  for (let i = 0; i < n; i++) {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = Math.imul(s ^ (s >>> 15), s | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    out[i] = scale * ((((t ^ (t >>> 14)) >>> 0) / 4294967296) * 2 - 1);
-  }
-  return out;
-}
 
 /** Seeded prompt ids in [4, vocab) (ids 0-3 are the specials of the demo tokenizer). */
 function promptIds(length: number, vocab: number, seed: number): number[] {

@@ -1,4 +1,4 @@
-// Wall-clock timing for the benchmarks: untimed warm-up runs, then timed runs; each run is `perRun` repeats
+// Timing and seeded input data for the benchmarks. Wall-clock timing: untimed warm-up runs, then timed runs; each run is `perRun` repeats
 // of the measured operation, finished (GPU work done) before the clock stops. Reports per-repeat times.
 import { Step, type GpuContext } from '../gpu/index.js';
 
@@ -57,4 +57,17 @@ export async function runStep(ctx: GpuContext, label: string, repeats: number, r
 /** GFLOP/s of `flops` done in `ms`. */
 export function gflops(flops: number, ms: number): number {
   return flops / ms / 1e6;
+}
+
+/** Seeded uniform values in [-scale, scale) (mulberry32). */
+export function uniform(n: number, seed: number, scale = 1): Float32Array<ArrayBuffer> {
+  let s = seed >>> 0;
+  const out = new Float32Array(n);
+  for (let i = 0; i < n; i++) {
+    s = (s + 0x6d2b79f5) >>> 0;
+    let t = Math.imul(s ^ (s >>> 15), s | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    out[i] = scale * ((((t ^ (t >>> 14)) >>> 0) / 4294967296) * 2 - 1);
+  }
+  return out;
 }
