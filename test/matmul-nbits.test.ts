@@ -109,6 +109,7 @@ describe('matmul_nbits kernels', () => {
     const ctx = await gpu();
     await run(ctx, 1, 7, 256, 4, 256, false, 50);
     await run(ctx, 5, 7, 48, 4, 16, false, 51);
+    await run(ctx, 1, 7, 48, 4, 16, false, 56);
     await run(ctx, 2, 9, 128, 8, 64, true, 52, true);
     await run(ctx, 6, 9, 128, 4, 128, false, 53, true);
     await run(ctx, 4, 11, 64, 4, 32, false, 54, true, 2);
