@@ -2,7 +2,7 @@
 // two-layer FFN stack in the form the project's decoder exports (RMSNorm, SwiGLU, memory branch sharing one
 // Transpose(memory_k)), quantized by quantizeModel. The fusion must fire when the kernels can read the weights and
 // must leave the MatMulNBits nodes alone when they cannot; fused, unfused and onnxruntime (WASM) agree to 1e-4.
-// The model zoo's MemVP decoder is quantized and checked too.
+// The model zoo's MemVP decoder is quantized and checked too (its token embedding becomes a GatherBlockQuantized).
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { InferenceSession } from '../src/graph/session.js';
@@ -150,7 +150,8 @@ const DECODER = 'public/models/sortofclevr-llama/decoder.onnx';
 
 describe('the quantized model-zoo decoder', () => {
   it.each([4, 8] as const)('%i-bit: attention and MemVP FFN fuse on all 4 layers, prefill matches unfused and onnxruntime', async (bits) => {
-    const { model } = await quantizeModel(parseModel(readFileSync(DECODER)), { bits });
+    const { model, report } = await quantizeModel(parseModel(readFileSync(DECODER)), { bits });
+    expect(report.tables.map((t) => [t.table, t.rows, t.cols])).toEqual([['lm.tok_embeddings.weight', 45, 128]]);
     const bytes = encodeModel(model);
     const ctx = await gpu();
     const i64 = (values: number[]): HostTensor => ({ type: 'int64', dims: [1, values.length], data: BigInt64Array.from(values.map(BigInt)) });
@@ -168,6 +169,7 @@ describe('the quantized model-zoo decoder', () => {
     const ref = await ortRun(await ortSession(bytes), feeds);
     for (const fusions of [true, false]) {
       const s = await InferenceSession.create(parseModel(bytes), { gpu: ctx, fusions });
+      expect(s.stats.ops['com.microsoft.GatherBlockQuantized']).toBe(1);
       if (fusions) {
         expect(s.stats.fusions.attention).toBe(4);
         expect(s.stats.fusions.memvpFfn).toBe(4);

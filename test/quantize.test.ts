@@ -1,8 +1,9 @@
 // The quantizer (src/quant/) and `memvp quantize`: on a small model built with the ONNX builder (embedding
 // Gather, a MatMul chain, a MatMul whose K is not a multiple of the block (a partial last block), the vocabulary
-// projection) it must rewrite the MatMuls into com.microsoft MatMulNBits, drop the replaced weights, report sizes
-// and errors, and write a file that onnxruntime (WASM) runs: its result equals a model holding the dequantized
-// weights as plain MatMuls (the layout is onnxruntime's), and our executor matches it to 1e-4.
+// projection) it must rewrite the MatMuls into com.microsoft MatMulNBits and the embedding Gather into
+// GatherBlockQuantized, drop the replaced weights, report sizes and errors, and write a file that onnxruntime (WASM)
+// runs: its result equals a model holding the dequantized weights and table as plain MatMuls and Gather (the
+// layouts are onnxruntime's), and our executor matches it to 1e-4. Tied weights (the table also read by a MatMul).
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -10,8 +11,11 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { main } from '../src/cli/main.js';
 import { InferenceSession } from '../src/graph/session.js';
 import type { HostTensor } from '../src/graph/tensor.js';
+import { KernelShapeError } from '../src/gpu/index.js';
+import { gatherNbitsReference } from '../src/kernels/gather-nbits.js';
 import { dequantizeBlockwise, type QuantBits } from '../src/kernels/quant.js';
 import {
+  attr,
   DataType,
   encodeModel,
   getAttribute,
@@ -60,10 +64,24 @@ function smallModel(): OnnxModel {
 const ids: HostTensor = { type: 'int64', dims: [1, 6], data: BigInt64Array.from([3, 17, 0, 49, 8, 22].map(BigInt)) };
 const initializer = (m: OnnxModel, name: string) => m.graph.initializers.find((t) => t.name === name);
 
-/** The quantized model with every MatMulNBits turned back into a MatMul over its dequantized f32 weight. */
+/** The quantized model with every MatMulNBits (GatherBlockQuantized) turned back into a MatMul (Gather) over its dequantized f32 weight (table). */
 function dequantizedTwin(m: OnnxModel): OnnxModel {
   const initializers = [...m.graph.initializers];
   const nodes = m.graph.nodes.map((node) => {
+    if (node.opType === 'GatherBlockQuantized') {
+      const [bits, blockSize] = ['bits', 'block_size'].map((a) => Number(getAttribute(node, a, 'int')));
+      const [packed, , scales, zeroPoints] = node.inputs.map((name) => initializer(m, name));
+      const [rows, cols] = [packed!.dims[0]!, (packed!.dims[1]! * 8) / bits!];
+      const q = {
+        packed: tensorToTypedArray(packed!) as Uint8Array,
+        scales: tensorToTypedArray(scales!) as Float32Array,
+        ...(zeroPoints && { zeroPoints: tensorToTypedArray(zeroPoints) as Uint8Array }),
+      };
+      const name = `${node.name}.dequantized`;
+      const table = gatherNbitsReference(q, Int32Array.from({ length: rows }, (_, i) => i), { rows, cols, bits: bits as QuantBits, blockSize: blockSize! });
+      initializers.push(makeTensor(name, DataType.FLOAT, [rows, cols], table));
+      return makeNode('Gather', [name, node.inputs[1]!], node.outputs, {}, { name: node.name });
+    }
     if (node.opType !== 'MatMulNBits') return node;
     const [K, N, bits, blockSize] = ['K', 'N', 'bits', 'block_size'].map((a) => Number(getAttribute(node, a, 'int')));
     const [packed, scales, zeroPoints] = node.inputs.slice(1).map((name) => initializer(m, name));
@@ -84,7 +102,7 @@ async function runsEverywhere(m: OnnxModel): Promise<Float32Array> {
   const bytes = encodeModel(m);
   const ref = (await ortRun(await ortSession(bytes), { ids })).logits!;
   const twin = (await ortRun(await ortSession(encodeModel(dequantizedTwin(m))), { ids })).logits!;
-  expect(maxAbsDiff(ref, twin), 'onnxruntime: MatMulNBits vs dequantize-then-MatMul').toBeLessThanOrEqual(1e-4);
+  expect(maxAbsDiff(ref, twin), 'onnxruntime: MatMulNBits / GatherBlockQuantized vs dequantize-then-MatMul / Gather').toBeLessThanOrEqual(1e-4);
   const session = await InferenceSession.create(parseModel(bytes), { gpu: await gpu() });
   const ours = (await session.run({ ids })).get('logits') as HostTensor;
   session.dispose();
@@ -121,9 +139,18 @@ describe('quantizeModel', () => {
         expect([zp.dataType, zp.dims]).toEqual([DataType.UINT8, [N, Math.ceil((nBlocks * bits) / 8)]]);
       }
     }
+    const embed = byName.get('embed')!;
+    expect([embed.opType, embed.domain, embed.inputs[1]]).toEqual(['GatherBlockQuantized', 'com.microsoft', 'ids']);
+    expect(['bits', 'block_size', 'gather_axis', 'quantize_axis'].map((a) => Number(getAttribute(embed, a, 'int')))).toEqual([bits, 32, 0, 1]);
+    const tableInputs = [embed.inputs[0], ...embed.inputs.slice(2)].map((name) => initializer(model, name!)!);
+    expect(tableInputs.map((t) => [t.dataType, t.dims])).toEqual([
+      [DataType.UINT8, [V, (d * bits) / 8]],
+      [DataType.FLOAT, [V, d / 32]],
+      ...(symmetric ? [] : [[DataType.UINT8, [V, Math.ceil(((d / 32) * bits) / 8)]]]),
+    ]);
     expect(model.opsetImports).toContainEqual({ domain: 'com.microsoft', version: 1 });
-    // The replaced f32 weights are gone; the embedding table stays.
-    expect(model.graph.initializers.map((t) => t.name).filter((n) => !n.includes('_'))).toEqual(['emb']);
+    // The replaced f32 weights and table are gone.
+    expect(model.graph.initializers.map((t) => t.name).filter((n) => !n.includes('_'))).toEqual([]);
 
     expect(report.quantized.map((q) => [q.weight, q.K, q.N, q.nodes])).toEqual([
       ['w1', d, 96, ['mm1']],
@@ -132,11 +159,13 @@ describe('quantizeModel', () => {
       ['w4', 40, d, ['mm4']],
       ['lm', d, V, ['lm_head']],
     ]);
+    expect(report.tables.map((t) => [t.table, t.rows, t.cols, t.nodes])).toEqual([['emb', V, d, ['embed']]]);
     expect(report.skipped).toEqual([]);
+    expect(report.skippedGathers).toEqual([]);
     const bytes = (m: OnnxModel) => m.graph.initializers.reduce((n, t) => n + tensorByteLength(t), 0);
     expect([report.weightBytesBefore, report.weightBytesAfter]).toEqual([bytes(original), bytes(model)]);
     expect(report.weightBytesAfter).toBeLessThan(report.weightBytesBefore);
-    for (const q of report.quantized) {
+    for (const q of [...report.quantized, ...report.tables.map((t) => ({ ...t, weight: t.table }))]) {
       // Rounding to the nearest level: at most half a step, a step being range / (2^bits - 1) (amax / (2^(bits-1) - 1) symmetric).
       const w = tensorToTypedArray(initializer(original, q.weight)!) as Float32Array;
       const amax = w.reduce((m, x) => Math.max(m, Math.abs(x)), 0);
@@ -155,15 +184,69 @@ describe('quantizeModel', () => {
     expect(maxAbsDiff(quantizedLogits, f32Logits) / scale).toBeLessThan(bits === 8 ? 0.02 : 0.3);
   });
 
-  it('--skip-embeddings keeps the vocabulary projection (N = the Gather table\'s rows) in f32', async () => {
+  it('--skip-embeddings keeps the embedding table and the vocabulary projection (N = the Gather table\'s rows) in f32', async () => {
     const { model, report } = await quantizeModel(smallModel(), { bits: 4, skipEmbeddings: true });
     const lm = model.graph.nodes.find((n) => n.name === 'lm_head')!;
     expect([lm.opType, lm.inputs[1]]).toEqual(['MatMul', 'lm']);
     expect(initializer(model, 'lm')).toBeDefined();
+    const embed = model.graph.nodes.find((n) => n.name === 'embed')!;
+    expect([embed.opType, embed.inputs[0]]).toEqual(['Gather', 'emb']);
+    expect(initializer(model, 'emb')).toBeDefined();
     expect(report.quantized.map((q) => q.weight)).toEqual(['w1', 'w2', 'w3', 'w4']);
+    expect(report.tables).toEqual([]);
     expect(report.skipped.map((s) => s.node)).toEqual(['lm_head']);
     expect(report.skipped[0]!.reason).toMatch(/vocabulary projection \(N = 50\)/);
+    expect(report.skippedGathers).toEqual([{ node: 'embed', table: 'emb', reason: 'embedding table kept in f32 (--skip-embeddings)' }]);
     await runsEverywhere(model);
+  });
+
+  it('a token id outside the table fails with a typed error naming the node, as onnxruntime does', async () => {
+    const bytes = encodeModel((await quantizeModel(smallModel(), { bits: 4 })).model);
+    const bad: HostTensor = { type: 'int64', dims: [1, 2], data: BigInt64Array.from([1n, 50n]) };
+    await expect(ortRun(await ortSession(bytes), { ids: bad })).rejects.toThrow(/out of data bounds/);
+    const session = await InferenceSession.create(parseModel(bytes), { gpu: await gpu() });
+    const err = await session.run({ ids: bad }).catch((e: unknown) => e);
+    session.dispose();
+    expect(err).toBeInstanceOf(KernelShapeError);
+    expect((err as Error).message).toBe('GatherBlockQuantized embed: id 50 at position 1 is outside [-50, 50), an axis of size 50');
+  });
+
+  it('tied weights: a MatMul reading the table as B is quantized in its own layout too; a Transpose of it keeps the f32 table for both', async () => {
+    // ids -> Gather(E [52, 64]) -> x W [64, 52] -> p; p E (K = 52: E read as MatMul's B) -> x E^T (Transpose) -> logits.
+    const Vt = 52;
+    const tied = (): OnnxModel => {
+      const graph = makeGraph({
+        nodes: [
+          makeNode('Gather', ['E', 'ids'], ['x0'], {}, { name: 'embed' }),
+          makeNode('MatMul', ['x0', 'W'], ['p'], {}, { name: 'mm' }),
+          makeNode('MatMul', ['p', 'E'], ['x1'], {}, { name: 'soft_embed' }),
+          makeNode('Transpose', ['E'], ['ET'], { perm: attr.ints([1, 0]) }, { name: 'tied_T' }),
+          makeNode('MatMul', ['x1', 'ET'], ['logits'], {}, { name: 'lm_head' }),
+        ],
+        initializers: [makeTensor('E', DataType.FLOAT, [Vt, d], randn(Vt * d, 30, 0.3)), makeTensor('W', DataType.FLOAT, [d, Vt], randn(d * Vt, 31, 0.1))],
+        inputs: [makeValueInfo('ids', DataType.INT64, [1, 'L'])],
+        outputs: [makeValueInfo('logits', DataType.FLOAT, [1, 'L', Vt])],
+      });
+      return makeModel(graph, { opsets: { '': 17 } });
+    };
+    const withTranspose = await quantizeModel(tied(), { bits: 4 });
+    const ops = (m: OnnxModel) => m.graph.nodes.map((n) => n.opType);
+    expect(ops(withTranspose.model)).toEqual(['Gather', 'MatMulNBits', 'MatMulNBits', 'Transpose', 'MatMul']);
+    expect(withTranspose.report.quantized.map((q) => [q.weight, q.K, q.N])).toEqual([['W', d, Vt], ['E', Vt, d]]);
+    expect(withTranspose.report.skippedGathers).toEqual([
+      { node: 'embed', table: 'E', reason: 'the f32 table stays anyway (tied_T (Transpose) reads it): a quantized copy would only add bytes' },
+    ]);
+    expect(initializer(withTranspose.model, 'E')).toBeDefined();
+    await runsEverywhere(withTranspose.model);
+
+    // Without the Transpose (the head is x1 W), nothing needs E in f32: both of its uses are quantized and E goes.
+    const noTranspose = tied();
+    noTranspose.graph.nodes.splice(3, 2, makeNode('MatMul', ['x1', 'W'], ['logits'], {}, { name: 'lm_head' }));
+    const q = await quantizeModel(noTranspose, { bits: 8 });
+    expect(ops(q.model)).toEqual(['GatherBlockQuantized', 'MatMulNBits', 'MatMulNBits', 'MatMulNBits']);
+    expect(q.report.tables.map((t) => [t.table, t.nodes])).toEqual([['E', ['embed']]]);
+    expect(initializer(q.model, 'E')).toBeUndefined();
+    await runsEverywhere(q.model);
   });
 
   it('rejects bits other than 4 and 8, and block sizes that are not a power of two in 16..256', async () => {
@@ -202,6 +285,7 @@ describe('memvp quantize', () => {
     expect(text).toMatch(/weights: .* -> .*%/);
     expect(text).toMatch(/w1 \[64, 96\]  max abs err \d\.\d{3}e-\d  rms err \d\.\d{3}e-\d  \(mm1\)/);
     expect(text).toMatch(/w4 \[40, 64\]  max abs err .*\(mm4\)/);
+    expect(text).toMatch(/quantized 1 embedding table\(s\):\n  emb \[50, 64\]  max abs err \d\.\d{3}e-\d  rms err \d\.\d{3}e-\d  \(embed\)/);
   });
 
   it.each([

@@ -6,7 +6,7 @@ import { copyFile, mkdir, readFile, readdir, stat, writeFile } from 'node:fs/pro
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { encodeModel, loadOnnx } from '../onnx/index.js';
-import { quantizeModel, type QuantizeReport } from '../quant/index.js';
+import { QUANTIZER_REVISION, quantizeModel, type QuantizeReport } from '../quant/index.js';
 
 export type QuantBitsChoice = 4 | 8;
 
@@ -22,10 +22,10 @@ export interface QuantizedFile {
   skippedMatMuls: number;
 }
 
-/** `src` quantized to `dst` (reused when dst's stamp names the same source size, mtime and settings). */
+/** `src` quantized to `dst` (reused when dst's stamp names the same source size, mtime, settings and quantizer revision). */
 export async function quantizeFile(src: string, dst: string, bits: QuantBitsChoice): Promise<QuantizedFile> {
   const s = await stat(src);
-  const stamp = JSON.stringify({ size: s.size, mtimeMs: s.mtimeMs, bits, ...BENCH_QUANT });
+  const stamp = JSON.stringify({ size: s.size, mtimeMs: s.mtimeMs, bits, ...BENCH_QUANT, quantizer: QUANTIZER_REVISION });
   const stampFile = `${dst}.stamp.json`;
   if (existsSync(dst) && existsSync(stampFile) && (await readFile(stampFile, 'utf8')) === stamp) {
     const meta = JSON.parse(await readFile(`${dst}.report.json`, 'utf8')) as { quantized: number; skipped: number };

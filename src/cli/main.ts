@@ -19,9 +19,10 @@ const USAGE = `usage:
       run a case in ONNX's backend-test layout (model.onnx, test_data_set_*/input_*.pb, output_*.pb) and
       compare every output with the expected one
   memvp quantize IN.onnx OUT.onnx --bits 4|8 [--block 32] [--symmetric] [--skip-embeddings]
-      rewrite every MatMul with a constant f32 [K, N] weight (K a multiple of the block) into onnxruntime's
-      com.microsoft MatMulNBits; --skip-embeddings keeps the vocabulary projection in f32. Prints sizes and the
-      error of every quantized weight; OUT.onnx holds all its data (external data is read in)`;
+      rewrite every MatMul with a constant f32 [K, N] weight (K a multiple of 4) into onnxruntime's com.microsoft
+      MatMulNBits and every Gather (axis 0) of a constant f32 [vocab, d] table into GatherBlockQuantized (blocks
+      along d); --skip-embeddings keeps the embedding tables and the vocabulary projection in f32. Prints sizes
+      and the error of every quantized weight and table; OUT.onnx holds all its data (external data is read in)`;
 
 async function runOnnx(argv: string[]): Promise<number> {
   const args = parseArgs(argv, new Set(['tolerance']));

@@ -136,8 +136,8 @@ export function concatQuantColumns(parts: readonly QuantizedBlocks[]): Quantized
   return withZp ? { packed, scales, zeroPoints: concatArrays(parts.map((p) => p.zeroPoints!), (n) => new Uint8Array(n)) } : { packed, scales };
 }
 
-/** Bytes padded to whole little-endian u32 words. */
-function words(bytes: Uint8Array): Uint32Array {
+/** Bytes padded to whole little-endian u32 words (how the kernels read packed weights and zero points). */
+export function bytesToWords(bytes: Uint8Array): Uint32Array {
   const out = new Uint32Array(Math.ceil(bytes.length / 4));
   new Uint8Array(out.buffer).set(bytes);
   return out;
@@ -150,9 +150,9 @@ export function uploadQuantWeight(ctx: GpuContext, q: QuantizedBlocks, K: number
   check(q.packed.length === N * nBlocks * blobSize, kernel, () => `packed has ${q.packed.length} bytes, [${N},${nBlocks},${blobSize}] expected`);
   check(q.scales.length === N * nBlocks, kernel, () => `scales has ${q.scales.length} values, ${N * nBlocks} expected`);
   check(!q.zeroPoints || q.zeroPoints.length === N * zpBytesPerCol, kernel, () => `zero points have ${q.zeroPoints!.length} bytes, ${N * zpBytesPerCol} expected`);
-  const zp = q.zeroPoints && words(q.zeroPoints);
+  const zp = q.zeroPoints && bytesToWords(q.zeroPoints);
   return {
-    packed: upload(ctx, words(q.packed), [N, nBlocks, blobSize / 4], `${label}.packed`),
+    packed: upload(ctx, bytesToWords(q.packed), [N, nBlocks, blobSize / 4], `${label}.packed`),
     scales: upload(ctx, q.scales, [N, nBlocks], `${label}.scales`),
     ...(zp && { zeroPoints: upload(ctx, zp, [zp.length], `${label}.zeroPoints`) }),
     K,

@@ -1,3 +1,3 @@
-export { quantizeModel, QuantizeError } from './quantize-model.js';
-export type { QuantizeModelOptions, QuantizeReport, QuantizedWeightReport, SkippedMatMulReport } from './quantize-model.js';
+export { quantizeModel, QuantizeError, QUANTIZER_REVISION } from './quantize-model.js';
+export type { QuantizeModelOptions, QuantizeReport, QuantizedTableReport, QuantizedWeightReport, SkippedGatherReport, SkippedMatMulReport } from './quantize-model.js';
 export { formatQuantizeReport } from './report.js';

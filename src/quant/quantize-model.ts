@@ -1,12 +1,19 @@
 // Weight-only block quantization of an ONNX model: every MatMul whose B is a constant f32 [K, N] initializer
-// becomes a com.microsoft MatMulNBits node in onnxruntime's layout (src/kernels/quant.ts), so the file runs in
-// onnxruntime as well as here. Works on the parsed model (no file access), for the CLI and for pages alike.
-// K need not be a multiple of the block size: the last block is then partial (padded), as onnxruntime allows.
+// becomes a com.microsoft MatMulNBits node in onnxruntime's layout (src/kernels/quant.ts), and every row lookup
+// (Gather, axis 0) in a constant f32 [rows, d] table (token embeddings) a com.microsoft GatherBlockQuantized with
+// the table blocked along d (src/kernels/gather-nbits.ts), so the file runs in onnxruntime as well as here. Works
+// on the parsed model (no file access), for the CLI and for pages alike. K (or d) need not be a multiple of the
+// block size: the last block is then partial, as onnxruntime allows.
+// A table that a MatMul also reads as B (tied weights, x @ E) is quantized once per use, in each op's layout (they
+// block along different axes); when the f32 table must stay for some other reader anyway (Transpose(E) -> MatMul,
+// a MatMul left in f32), its Gathers keep reading it too: a quantized copy would only add bytes.
+import { gatherNbitsReference, quantizeTable, tableLayout } from '../kernels/gather-nbits.js';
 import { dequantizeBlockwise, quantizeBlockwise, quantLayout, type QuantBits } from '../kernels/quant.js';
 import {
   attr,
   DataType,
   dataTypeName,
+  getAttribute,
   makeNode,
   makeTensor,
   readTensorArray,
@@ -23,7 +30,7 @@ export interface QuantizeModelOptions {
   blockSize?: number;
   /** No zero points: zero point 2^(bits-1) for every block (onnxruntime's default when the input is absent). */
   symmetric?: boolean;
-  /** Keep the vocabulary projection (the LM head) in f32. */
+  /** Keep the embedding tables (Gather) and the vocabulary projection (the LM head) in f32. */
   skipEmbeddings?: boolean;
 }
 
@@ -39,9 +46,27 @@ export interface QuantizedWeightReport {
   rmsError: number;
 }
 
+export interface QuantizedTableReport {
+  /** The f32 initializer [rows, cols] that was replaced. */
+  table: string;
+  /** The Gather nodes that read it (now GatherBlockQuantized). */
+  nodes: string[];
+  rows: number;
+  cols: number;
+  /** Of the dequantized table against the original. */
+  maxAbsError: number;
+  rmsError: number;
+}
+
 export interface SkippedMatMulReport {
   node: string;
   weight: string;
+  reason: string;
+}
+
+export interface SkippedGatherReport {
+  node: string;
+  table: string;
   reason: string;
 }
 
@@ -53,7 +78,11 @@ export interface QuantizeReport {
   weightBytesBefore: number;
   weightBytesAfter: number;
   quantized: QuantizedWeightReport[];
+  /** Embedding tables (GatherBlockQuantized). */
+  tables: QuantizedTableReport[];
   skipped: SkippedMatMulReport[];
+  /** Gathers of 2-D f32 initializers left as they are. */
+  skippedGathers: SkippedGatherReport[];
 }
 
 /** Options that cannot be honoured, or a model the quantizer cannot rewrite; `where` names the option or node. */
@@ -69,6 +98,9 @@ export class QuantizeError extends Error {
 
 const MS_DOMAIN = 'com.microsoft';
 
+/** Changes whenever the quantizer writes different files for the same input (keys caches of quantized files). */
+export const QUANTIZER_REVISION = 2;
+
 function checkQuantizeOptions(options: QuantizeModelOptions): Required<QuantizeModelOptions> {
   const { bits, blockSize = 32, symmetric = false, skipEmbeddings = false } = options;
   if (bits !== 4 && bits !== 8) throw new QuantizeError('bits', `must be 4 or 8, got ${bits}`);
@@ -81,14 +113,15 @@ function checkQuantizeOptions(options: QuantizeModelOptions): Required<QuantizeM
 
 /**
  * Returns a new model (the input is not modified; untouched initializers are shared with it) and the report.
- * MatMuls that cannot be rewritten are left as they are and listed in `report.skipped` with the reason.
+ * MatMuls and Gathers that cannot be rewritten are left as they are and listed in `report.skipped` and
+ * `report.skippedGathers` with the reason.
  */
 export async function quantizeModel(model: OnnxModel, options: QuantizeModelOptions): Promise<{ model: OnnxModel; report: QuantizeReport }> {
   const opts = checkQuantizeOptions(options);
   const graph = model.graph;
   const inits = new Map(graph.initializers.map((t) => [t.name, t]));
   const overridable = new Set(graph.inputs.map((v) => v.name));
-  const { tables, vocab } = embeddings(graph, inits);
+  const emb = embeddings(graph, inits);
   const names = new Set([...inits.keys(), ...graph.nodes.flatMap((n) => [...n.inputs, ...n.outputs])]);
   const fresh = (base: string) => {
     let name = base;
@@ -118,7 +151,7 @@ export async function quantizeModel(model: OnnxModel, options: QuantizeModelOpti
             ? `B has rank ${b.dims.length}, not 2`
             : b.dims[0]! % 4 !== 0
               ? `K = ${b.dims[0]} is not a multiple of 4 (the GPU kernels read A in vec4s)`
-              : opts.skipEmbeddings && (tables.has(bName) || vocab.has(b.dims[1]!))
+              : opts.skipEmbeddings && (emb.tables.has(bName) || emb.vocab.has(b.dims[1]!))
                 ? `vocabulary projection (N = ${b.dims[1]}) kept in f32 (--skip-embeddings)`
                 : undefined;
     if (reason) {
@@ -138,10 +171,58 @@ export async function quantizeModel(model: OnnxModel, options: QuantizeModelOpti
     nodes.push(makeNode('MatMulNBits', [node.inputs[0]!, ...q.tensors.map((t) => t.name)], node.outputs, attrs, { name: node.name, domain: MS_DOMAIN }));
   }
 
+  // Row lookups: a Gather is rewritten when nothing else needs its table in f32 after the MatMul rewrites.
+  const gatherReason = (node: OnnxNode): string | undefined => {
+    const t = inits.get(node.inputs[0]!)!;
+    const axis = Number(getAttribute(node, 'axis', 'int') ?? 0);
+    return axis !== 0 && axis !== -2
+      ? `gather axis ${axis}: GatherBlockQuantized looks up rows (axis 0) only`
+      : overridable.has(t.name)
+        ? 'the table is also a graph input (a feed can replace it)'
+        : opts.skipEmbeddings
+          ? 'embedding table kept in f32 (--skip-embeddings)'
+          : opts.bits === 4 && t.dims[1]! % 2 !== 0
+            ? `d = ${t.dims[1]} is odd: 4-bit rows hold two values a byte`
+            : undefined;
+  };
+  const lookups = nodes.filter((n) => isTableGather(n, inits));
+  const reasons = new Map(lookups.map((n) => [n, gatherReason(n)]));
+  const graphOutputs = new Set(graph.outputs.map((v) => v.name));
+  const f32Reader = (table: string): string | undefined => {
+    if (graphOutputs.has(table)) return 'it is a graph output';
+    const other = nodes.find((n) => readNames({ ...graph, nodes: [n] }).has(table) && !(lookups.includes(n) && reasons.get(n) === undefined));
+    return other && `${other.name || '(unnamed)'} (${other.opType}) reads it`;
+  };
+  const tables = new Map<string, { tensors: OnnxTensor[]; report: QuantizedTableReport }>();
+  const skippedGathers: SkippedGatherReport[] = [];
+  for (const [i, node] of nodes.entries()) {
+    if (!lookups.includes(node)) continue;
+    const name = node.inputs[0]!;
+    const keep = reasons.get(node);
+    const reader = keep === undefined && !tables.has(name) ? f32Reader(name) : undefined;
+    const reason = keep ?? (reader && `the f32 table stays anyway (${reader}): a quantized copy would only add bytes`);
+    if (reason) {
+      skippedGathers.push({ node: node.name, table: name, reason });
+      continue;
+    }
+    let q = tables.get(name);
+    if (!q) {
+      q = await quantizeEmbedding(inits.get(name)!, model, opts, fresh);
+      added.push(...q.tensors);
+      tables.set(name, q);
+    }
+    q.report.nodes.push(node.name);
+    const attrs = { bits: attr.int(opts.bits), block_size: attr.int(opts.blockSize), gather_axis: attr.int(0), quantize_axis: attr.int(1) };
+    const [data, scales, zeroPoints] = q.tensors.map((t) => t.name);
+    nodes[i] = makeNode('GatherBlockQuantized', [data!, node.inputs[1]!, scales!, ...(zeroPoints ? [zeroPoints] : [])], node.outputs, attrs, { name: node.name, domain: MS_DOMAIN });
+  }
+
   // Drop the replaced f32 weights that nothing reads any more (subgraphs may read outer-scope names).
-  const read = new Set([...readNames({ ...graph, nodes }), ...graph.outputs.map((v) => v.name)]);
-  const initializers = [...graph.initializers.filter((t) => !quantized.has(t.name) || read.has(t.name)), ...added];
-  const opsetImports = model.opsetImports.some((o) => o.domain === MS_DOMAIN) || quantized.size === 0 ? model.opsetImports : [...model.opsetImports, { domain: MS_DOMAIN, version: 1 }];
+  const read = new Set([...readNames({ ...graph, nodes }), ...graphOutputs]);
+  const replaced = (name: string) => quantized.has(name) || tables.has(name);
+  const initializers = [...graph.initializers.filter((t) => !replaced(t.name) || read.has(t.name)), ...added];
+  const opsetImports =
+    model.opsetImports.some((o) => o.domain === MS_DOMAIN) || quantized.size + tables.size === 0 ? model.opsetImports : [...model.opsetImports, { domain: MS_DOMAIN, version: 1 }];
   const bytes = (ts: OnnxTensor[]) => ts.reduce((n, t) => n + tensorByteLength(t), 0);
   return {
     model: { ...model, opsetImports, graph: { ...graph, nodes, initializers } },
@@ -152,9 +233,23 @@ export async function quantizeModel(model: OnnxModel, options: QuantizeModelOpti
       weightBytesBefore: bytes(graph.initializers),
       weightBytesAfter: bytes(initializers),
       quantized: [...quantized.values()].map((q) => q.report),
+      tables: [...tables.values()].map((q) => q.report),
       skipped,
+      skippedGathers,
     },
   };
+}
+
+/** Max and RMS of |back - w|. */
+function errors(w: Float32Array, back: Float32Array): { maxAbsError: number; rmsError: number } {
+  let maxAbs = 0;
+  let sq = 0;
+  for (let i = 0; i < w.length; i++) {
+    const e = Math.abs(back[i]! - w[i]!);
+    maxAbs = Math.max(maxAbs, e);
+    sq += e * e;
+  }
+  return { maxAbsError: maxAbs, rmsError: Math.sqrt(sq / w.length) };
 }
 
 async function quantizeWeight(b: OnnxTensor, model: OnnxModel, opts: Required<QuantizeModelOptions>, fresh: (base: string) => string) {
@@ -162,14 +257,6 @@ async function quantizeWeight(b: OnnxTensor, model: OnnxModel, opts: Required<Qu
   const w = (await readTensorArray(b, model.externalData)) as Float32Array;
   const q = quantizeBlockwise(w, K, N, opts);
   const { nBlocks, blobSize, zpBytesPerCol } = quantLayout(K, opts);
-  let maxAbs = 0;
-  let sq = 0;
-  const back = dequantizeBlockwise(q, K, N, opts);
-  for (let i = 0; i < w.length; i++) {
-    const e = Math.abs(back[i]! - w[i]!);
-    maxAbs = Math.max(maxAbs, e);
-    sq += e * e;
-  }
   // Scales and zero points in the 2-D shapes of onnxruntime's current MatMulNBits spec ([N, n_blocks] and
   // [N, ceil(n_blocks * bits / 8)]); the flat 1-D form of older files holds the same bytes.
   const tensors = [
@@ -179,8 +266,29 @@ async function quantizeWeight(b: OnnxTensor, model: OnnxModel, opts: Required<Qu
   ];
   return {
     tensors,
-    report: { weight: b.name, nodes: [] as string[], K, N, maxAbsError: maxAbs, rmsError: Math.sqrt(sq / w.length) },
+    report: { weight: b.name, nodes: [] as string[], K, N, ...errors(w, dequantizeBlockwise(q, K, N, opts)) },
   };
+}
+
+/** An embedding table [rows, cols] in GatherBlockQuantized's layout: data [rows, cols * bits / 8], scales and zero points per row. */
+async function quantizeEmbedding(t: OnnxTensor, model: OnnxModel, opts: Required<QuantizeModelOptions>, fresh: (base: string) => string) {
+  const [rows, cols] = t.dims as [number, number];
+  const w = (await readTensorArray(t, model.externalData)) as Float32Array;
+  const q = quantizeTable(w, rows, cols, opts);
+  const { nBlocks, rowBytes, zpBytesPerRow } = tableLayout(rows, cols, opts);
+  const tensors = [
+    makeTensor(fresh(`${t.name}_Q${opts.bits}`), DataType.UINT8, [rows, rowBytes], q.packed),
+    makeTensor(fresh(`${t.name}_scales`), DataType.FLOAT, [rows, nBlocks], q.scales),
+    ...(q.zeroPoints ? [makeTensor(fresh(`${t.name}_zero_points`), DataType.UINT8, [rows, zpBytesPerRow], q.zeroPoints)] : []),
+  ];
+  const back = gatherNbitsReference(q, Int32Array.from({ length: rows }, (_, i) => i), { rows, cols, ...opts });
+  return { tensors, report: { table: t.name, nodes: [] as string[], rows, cols, ...errors(w, back) } };
+}
+
+/** A Gather (default domain) whose data is a 2-D f32 initializer. */
+function isTableGather(n: OnnxNode, inits: ReadonlyMap<string, OnnxTensor>): boolean {
+  const t = inits.get(n.inputs[0]!);
+  return n.opType === 'Gather' && (n.domain === '' || n.domain === 'ai.onnx') && !!t && t.dims.length === 2 && t.dataType === DataType.FLOAT;
 }
 
 /** Embedding tables (2-D float initializers that a Gather reads rows of) and their row counts (vocabulary sizes). */
@@ -188,8 +296,8 @@ function embeddings(graph: OnnxGraph, inits: ReadonlyMap<string, OnnxTensor>) {
   const tables = new Set<string>();
   const vocab = new Set<number>();
   for (const n of graph.nodes) {
-    const t = n.opType === 'Gather' ? inits.get(n.inputs[0]!) : undefined;
-    if (!t || t.dims.length !== 2 || t.dataType !== DataType.FLOAT) continue;
+    if (!isTableGather(n, inits)) continue;
+    const t = inits.get(n.inputs[0]!)!;
     tables.add(t.name);
     vocab.add(t.dims[0]!);
   }

@@ -1,4 +1,5 @@
-// The quantizer's report as text: sizes before/after, then one line per rewritten weight and per MatMul left in f32.
+// The quantizer's report as text: sizes before/after, then one line per rewritten weight and embedding table, and
+// per MatMul and table lookup (Gather) left in f32.
 import type { QuantizeReport } from './quantize-model.js';
 
 const mb = (n: number) => `${(n / 2 ** 20).toFixed(2)} MiB (${n} B)`;
@@ -13,9 +14,19 @@ export function formatQuantizeReport(r: QuantizeReport, files?: { before: number
   for (const q of r.quantized) {
     lines.push(`  ${q.weight} [${q.K}, ${q.N}]  max abs err ${q.maxAbsError.toExponential(3)}  rms err ${q.rmsError.toExponential(3)}  (${q.nodes.join(', ')})`);
   }
+  if (r.tables.length) {
+    lines.push(`quantized ${r.tables.length} embedding table(s):`);
+    for (const t of r.tables) {
+      lines.push(`  ${t.table} [${t.rows}, ${t.cols}]  max abs err ${t.maxAbsError.toExponential(3)}  rms err ${t.rmsError.toExponential(3)}  (${t.nodes.join(', ')})`);
+    }
+  }
   if (r.skipped.length) {
     lines.push(`left ${r.skipped.length} MatMul(s) as they are:`);
     for (const s of r.skipped) lines.push(`  ${s.node || '(unnamed)'} B=${s.weight}: ${s.reason}`);
+  }
+  if (r.skippedGathers.length) {
+    lines.push(`left ${r.skippedGathers.length} table lookup(s) (Gather) in f32:`);
+    for (const s of r.skippedGathers) lines.push(`  ${s.node || '(unnamed)'} table=${s.table}: ${s.reason}`);
   }
   return lines.join('\n');
 }

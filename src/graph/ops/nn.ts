@@ -1,23 +1,26 @@
 // Neural-network operators: MatMul (numpy semantics), Gemm, Softmax (opset 13), LayerNormalization, Size,
-// com.microsoft MatMulNBits, and the fused memvp ops the fusion passes create: MatMul with a bias/activation
-// epilogue, Activation and RMSNorm. All float maths runs in f32; operands that must be reshaped or broadcast
-// first (Softmax off the last axis, broadcast matmul batches, Gemm's transA and C) go through op_copy_nd.
+// com.microsoft MatMulNBits and GatherBlockQuantized (quantized weights and embedding tables), and the fused memvp
+// ops the fusion passes create: MatMul with a bias/activation epilogue, Activation and RMSNorm. All float maths runs
+// in f32; operands that must be reshaped or broadcast first (Softmax off the last axis, broadcast matmul batches,
+// Gemm's transA and C) go through op_copy_nd.
 import { numel, type GpuContext, type GpuTensor, type PipelineSpec, type Step } from '../../gpu/index.js';
 import { activationPipeline, recordActivation } from '../../kernels/activation.js';
 import { ACT_CODE, type Activation } from '../../kernels/activations.js';
+import { checkTableOptions, gatherNbitsPipeline, recordGatherNbits, tableLayout, type QuantTable } from '../../kernels/gather-nbits.js';
 import { layernormPipeline, recordLayernorm } from '../../kernels/layernorm.js';
 import { matmulPipeline, recordMatmul } from '../../kernels/matmul.js';
 import type { MatmulConfig, MatmulOptions } from '../../kernels/matmul-common.js';
 import { matmulNBitsPipeline, recordMatmulNBits } from '../../kernels/matmul-nbits.js';
 import { copyNdPipeline, recordCopyNd } from '../../kernels/op_copy_nd.js';
+import { checkIndices } from '../../kernels/op_gather.js';
 import { checkQuantOptions, quantLayout, type QuantBits, type QuantWeight } from '../../kernels/quant.js';
 import { recordRmsnorm, rmsnormPipeline } from '../../kernels/rmsnorm.js';
 import { recordSoftmax, softmaxPipeline } from '../../kernels/softmax.js';
 import { attr, type Node } from '../ir.js';
-import { isFloat, size, type ElemType } from '../tensor.js';
+import { isFloat, size, type ElemType, type HostTensor } from '../tensor.js';
 import { broadcastShapes, broadcastStrides, contiguousStrides } from './broadcast.js';
 import { binaryPipeline, recordBinary, type BinarySpec } from './elementwise.js';
-import { normAxis, recordHostUpload } from './host-data.js';
+import { normAxis, numbers, recordHostUpload } from './host-data.js';
 import { fromNumbers } from './hostnum.js';
 import { registerOp, type DeviceTensor, type OpImpl, type RunEnv, type TensorMeta } from './op.js';
 
@@ -376,6 +379,51 @@ registerOp(
         blockSize: p.blockSize,
       };
       recordMatmulNBits(env.ctx, env.step, view(a!, [p.rows, p.K]), w, view(y!, [p.rows, p.N]), bias ? { bias: view(bias, [p.N]) } : {});
+    },
+  },
+  'com.microsoft',
+);
+
+// ---------------------------------------------------------------- com.microsoft GatherBlockQuantized
+
+/** Embedding lookup in a quantized table (uint8 data, gather_axis 0, quantize_axis 1): onnxruntime's defaults apart from block_size 128. */
+function gatherQAttrs(node: Node): { bits: QuantBits; blockSize: number } {
+  return { bits: attr<number>(node, 'bits', 4) as QuantBits, blockSize: attr<number>(node, 'block_size', 128) };
+}
+
+/** Checks every input against the attributes; returns the output dims [...indices, cols]. */
+function gatherQInfer(node: Node, metas: Metas, host: readonly (HostTensor | undefined)[]): TensorMeta {
+  const where = `GatherBlockQuantized ${node.name}`;
+  const [data, indices, scales, zp] = metas;
+  if (!data || !indices || !scales) throw new Error(`${where}: data, indices and scales are required`);
+  const axes = [attr<number>(node, 'gather_axis', 0), attr<number>(node, 'quantize_axis', 1)];
+  if (data.type !== 'uint8' || data.dims.length !== 2) throw new Error(`${where}: data is ${data.type} [${data.dims}]; only uint8 [rows, packed columns] is supported`);
+  if (normAxis(node, axes[0]!, 2) !== 0 || normAxis(node, axes[1]!, 2) !== 1) throw new Error(`${where}: gather_axis ${axes[0]} and quantize_axis ${axes[1]}: only 0 and 1 are supported`);
+  const q = gatherQAttrs(node);
+  const rows = data.dims[0]!;
+  const cols = (data.dims[1]! * 8) / q.bits;
+  checkTableOptions(where, rows, cols, q);
+  const { nBlocks, zpBytesPerRow } = tableLayout(rows, cols, q);
+  const is = (m: TensorMeta, dims: number[]) => m.dims.length === dims.length && m.dims.every((d, i) => d === dims[i]);
+  if (indices.type !== 'int32' && indices.type !== 'int64') throw new Error(`${where}: indices are ${indices.type}, int32 or int64 expected`);
+  if (!isFloat(scales.type) || !is(scales, [rows, nBlocks])) throw new Error(`${where}: scales are ${scales.type} [${scales.dims}], float [${rows},${nBlocks}] expected`);
+  if (zp && (zp.type !== 'uint8' || !is(zp, [rows, zpBytesPerRow]))) throw new Error(`${where}: zero points are ${zp.type} [${zp.dims}], uint8 [${rows},${zpBytesPerRow}] expected`);
+  // onnxruntime rejects out-of-range indices; the kernel cannot, so ids known on the CPU (feeds) are checked here.
+  if (host[1]) checkIndices(numbers(host[1]), rows, where);
+  return { type: scales.type, dims: [...indices.dims, cols] };
+}
+
+registerOp(
+  'GatherBlockQuantized',
+  {
+    packedInputs: [0, 3],
+    infer: (node, metas, host) => [gatherQInfer(node, metas, host)],
+    pipelines: (node, metas, [y]) => (size(y!.dims) === 0 ? [] : [gatherNbitsPipeline({ ...gatherQAttrs(node), zeroPoints: !!metas[3] })]),
+    record: (env, node, [data, indices, scales, zeroPoints], [y]) => {
+      if (data!.dtype !== 'u32') throw new Error(`GatherBlockQuantized ${node.name}: data must come from an initializer or a feed (computed quantized tables are not supported)`);
+      // The packed inputs arrive as u32 words: the table's shape comes from the scales and the output.
+      const table: QuantTable = { packed: data!, scales: scales!, ...(zeroPoints && { zeroPoints }), rows: scales!.shape[0]!, cols: y!.shape.at(-1)!, ...gatherQAttrs(node) };
+      recordGatherNbits(env.ctx, env.step, table, indices!, y!);
     },
   },
   'com.microsoft',
