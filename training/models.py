@@ -35,14 +35,15 @@ class ViTBlock(nn.Module):
 
 
 class TinyViT(nn.Module):
-    """CLIP-style ViT: conv patch embedding (no bias), CLS token, learned positions, ln_pre, pre-norm blocks,
-    ln_post, projection of the CLS token for the contrastive loss."""
+    """CLIP-style ViT: conv patch embedding, CLS token, learned positions, ln_pre, pre-norm blocks, ln_post,
+    projection of the CLS token for the contrastive loss. Unlike CLIP the patch embedding has a bias: without one,
+    mid-gray (the normalised pixel mean) embeds to almost zero and colours collapse onto ~2 directions (TRIES.md R5)."""
 
     def __init__(self, image_size=64, patch=8, width=128, layers=4, heads=4, embed_dim=128):
         super().__init__()
         self.grid = image_size // patch
         self.width = width
-        self.conv1 = nn.Conv2d(3, width, kernel_size=patch, stride=patch, bias=False)
+        self.conv1 = nn.Conv2d(3, width, kernel_size=patch, stride=patch, bias=True)
         scale = width ** -0.5
         self.class_embedding = nn.Parameter(scale * torch.randn(width))
         self.positional_embedding = nn.Parameter(scale * torch.randn(self.grid * self.grid + 1, width))
@@ -63,8 +64,14 @@ class TinyViT(nn.Module):
 
     def forward(self, x):
         """CLS embedding for the contrastive loss."""
-        x = self.tokens(x, len(self.blocks))
-        return self.ln_post(x[:, 0]) @ self.proj
+        return self.encode(x)[0]
+
+    def encode(self, x):
+        """(CLS embedding, MemVP features) from one pass: pretraining contrasts both with the caption."""
+        x = self.tokens(x, len(self.blocks) - 1)
+        feats = self.ln_post(x[:, 1:])
+        x = self.blocks[-1](x)
+        return self.ln_post(x[:, 0]) @ self.proj, feats
 
     def memvp_features(self, x):
         """MemVP visual features: output of all blocks but the last, CLS dropped, ln_post applied (B x m x W)."""

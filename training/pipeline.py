@@ -10,6 +10,7 @@ import copy
 import hashlib
 import json
 import math
+import multiprocessing
 import os
 import re
 import shutil
@@ -43,9 +44,9 @@ except ImportError:  # simple fallback progress bar
 
 # ------------------------------------------------------------------------------------------------ config
 FULL = dict(
-    vit_steps=2000, vit_batch=64, vit_lr=1e-3, hard_negatives=8,
-    lm_steps=600, lm_batch=64, lm_caption_batch=32, lm_lr=2e-3,
-    ft_steps=400, ft_batch=64, ft_lr=3e-3,
+    vit_steps=4000, vit_batch=64, vit_lr=1e-3, hard_negatives=8, hard_weight=1.0, dense_weight=1.0, dense_negatives=8,
+    lm_steps=1000, lm_batch=64, lm_caption_batch=16, lm_naming_batch=32, lm_lr=2e-3,
+    ft_steps=2500, ft_batch=64, ft_lr=3e-3,
     n=96, lam=0.01, s=0.1, mem_dropout=0.1,
 )
 SMOKE = dict(FULL, vit_steps=4, lm_steps=4, ft_steps=4, vit_batch=32, lm_batch=32, ft_batch=32)
@@ -78,6 +79,25 @@ def cosine_lr(step, total, base, warmup):
         return base * (step + 1) / warmup
     p = (step - warmup) / max(1, total - warmup)
     return base * (0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * p)))
+
+
+def forked(fn, path):
+    """Run fn() in a forked child process while the caller goes on (two independent stages share the two CPU cores,
+    one torch thread each); the result goes through torch.save at path. Returns join(), which waits and returns it."""
+    ctx = multiprocessing.get_context('fork')
+
+    def run():
+        torch.save(fn(), path)
+
+    proc = ctx.Process(target=run)
+    proc.start()
+
+    def join():
+        proc.join()
+        if proc.exitcode != 0:
+            raise RuntimeError(f'the forked stage writing {path} failed (exit code {proc.exitcode})')
+        return torch.load(path)
+    return join
 
 
 # ------------------------------------------------------------------------------------------------ data
@@ -168,28 +188,51 @@ class Prompts:
             seq[i, len(p) + 1] = EOS
         return seq, self.lens[qids]
 
+    def naming_batch(self, qids, tok):
+        """'<s> question: {q} object: {colour} </s>' for each question id (right padded): names the asked object."""
+        rows = [self.ids[q][:-2] + [tok.stoi['object'], tok.stoi[':'], tok.stoi[COLORS[q % 6]], EOS] for q in qids.tolist()]
+        seq = torch.full((len(rows), max(len(r) for r in rows)), PAD, dtype=torch.long)
+        for i, r in enumerate(rows):
+            seq[i, :len(r)] = torch.tensor(r)
+        return seq
+
 
 # ------------------------------------------------------------------------------------------------ stage 1: ViT
+def perturb_clause(f, o, field, rng):
+    """Copy of one object's clause facts f (9,) with `field` (1..8) changed to another valid value (object o)."""
+    f = f.copy()
+    cur = f[field]
+    if field in (1, 2, 3, 5, 7):
+        f[field] = 1 - cur
+    elif field in (4, 6):
+        choices = [c for c in range(6) if c != o and c != cur]
+        f[field] = choices[rng.randint(len(choices))]
+    else:
+        choices = [c for c in range(6) if c != cur]
+        f[field] = choices[rng.randint(len(choices))]
+    return f
+
+
 def perturb_facts(facts, rng, H):
     """H hard negatives per image: change ONE field of ONE object's clause to another value.
     Returns the changed clauses' facts (B x H x 9) and which object each one replaces (B x H)."""
     B = facts.shape[0]
     obj = rng.randint(0, 6, size=(B, H))
     field = rng.randint(1, 9, size=(B, H))
-    neg = facts[np.arange(B)[:, None], obj].copy()  # B x H x 9
-    for b in range(B):
-        for h in range(H):
-            o, f = obj[b, h], field[b, h]
-            cur = neg[b, h, f]
-            if f in (1, 2, 3, 5, 7):
-                neg[b, h, f] = 1 - cur
-            elif f in (4, 6):
-                choices = [c for c in range(6) if c != o and c != cur]
-                neg[b, h, f] = choices[rng.randint(len(choices))]
-            else:
-                choices = [c for c in range(6) if c != cur]
-                neg[b, h, f] = choices[rng.randint(len(choices))]
+    neg = np.stack([np.stack([perturb_clause(facts[b, obj[b, h]], obj[b, h], field[b, h], rng) for h in range(H)]) for b in range(B)])
     return neg, obj
+
+
+def patch_objects(objects, grid, patch):
+    """Which object each patch shows: the one covering most of its pixels (at least a quarter), else -1.
+    objects: B x 6 x (shape, x0, y0) with 10 x 10 boxes (docs/TASK.md). Returns B x grid*grid."""
+    lo = np.arange(grid) * patch
+    x0, y0 = objects[:, :, 1:2], objects[:, :, 2:3]  # B x 6 x 1
+    ox = np.clip(np.minimum(x0 + 10, lo + patch) - np.maximum(x0, lo), 0, None)  # B x 6 x grid
+    oy = np.clip(np.minimum(y0 + 10, lo + patch) - np.maximum(y0, lo), 0, None)
+    area = (oy[:, :, :, None] * ox[:, :, None, :]).reshape(objects.shape[0], 6, -1)  # B x 6 x grid*grid
+    best = area.argmax(1)
+    return np.where(area.max(1) >= patch * patch // 4, best, -1)
 
 
 def facts_to_clause_ids(facts, tok):
@@ -223,20 +266,25 @@ class ClauseTextEncoder(nn.Module):
         return self.clauses(clause_ids).sum(-2)
 
 
+def make_vit():
+    return TinyViT(ARCH['image_size'], ARCH['patch'], ARCH['vit_width'], ARCH['vit_layers'], ARCH['vit_heads'], ARCH['clip_dim'])
+
+
 def pretrain_vit(data, tok, cfg, work):
     set_seed(1)
-    vit = TinyViT(ARCH['image_size'], ARCH['patch'], ARCH['vit_width'], ARCH['vit_layers'], ARCH['vit_heads'], ARCH['clip_dim'])
+    vit = make_vit()
     txt = ClauseTextEncoder(len(tok.itos), ARCH['clip_dim'])
+    patch_proj = nn.Linear(ARCH['vit_width'], ARCH['clip_dim'])  # pretraining only, like the CLS projection's text side
     logit_scale = nn.Parameter(torch.tensor(math.log(1 / 0.07)))
-    params = list(vit.parameters()) + list(txt.parameters()) + [logit_scale]
+    params = list(vit.parameters()) + list(txt.parameters()) + list(patch_proj.parameters()) + [logit_scale]
     opt = torch.optim.AdamW(params, lr=cfg['vit_lr'], weight_decay=0.05)
     rng = np.random.RandomState(11)
-    facts_all = data.split['train']['facts']
+    facts_all, objects_all = data.split['train']['facts'], data.split['train']['objects']
     N = facts_all.shape[0]
     B, H, S = cfg['vit_batch'], cfg['hard_negatives'], cfg['vit_steps']
     t0 = time.time()
     bar = tqdm(range(S), desc='vit-pretrain', mininterval=5)
-    acc_hist = []
+    acc_hist, dense_hist = [], [0.0]
     for step in bar:
         idx = rng.randint(0, N, size=B)
         x = data.pixels('train', idx)
@@ -246,7 +294,8 @@ def pretrain_vit(data, tok, cfg, work):
         neg_ids = torch.from_numpy(facts_to_clause_ids(neg, tok))  # B x H x 13 (only the changed clause)
         for g in opt.param_groups:
             g['lr'] = cosine_lr(step, S, cfg['vit_lr'], 100)
-        img = F.normalize(vit(x), dim=-1)  # B x E
+        cls, feats = vit.encode(x)
+        img = F.normalize(cls, dim=-1)  # B x E
         pc = txt.clauses(pos_ids)  # B x 6 x E
         pos_sum = pc.sum(1)
         changed = torch.gather(pc, 1, torch.from_numpy(neg_obj).unsqueeze(-1).expand(-1, -1, pc.shape[-1]))
@@ -259,23 +308,46 @@ def pretrain_vit(data, tok, cfg, work):
         loss_i2t = F.cross_entropy(torch.cat([l_batch, l_hard], 1), target)
         loss_t2i = F.cross_entropy(l_batch.t(), target)
         loss = 0.5 * (loss_i2t + loss_t2i)
-        if cfg.get('hard_weight', 0) > 0:
+        if cfg['hard_weight'] > 0:
             # extra InfoNCE over (true caption, its hard negatives) only
             loss_hard = F.cross_entropy(torch.cat([l_batch.diag().unsqueeze(1), l_hard], 1), torch.zeros(B, dtype=torch.long))
             loss = loss + cfg['hard_weight'] * loss_hard
+        if cfg['dense_weight'] > 0:
+            # dense term: every patch that shows an object is contrasted with that object's clause, against the other
+            # 5 clauses of its image and D copies of its own clause with one fact changed, so the MemVP features (what
+            # the patches carry at the penultimate block) hold the facts about their object, relations included
+            po = torch.from_numpy(patch_objects(objects_all[idx], vit.grid, ARCH['patch']))  # B x P
+            D = cfg['dense_negatives']
+            changed_facts = np.stack([[[perturb_clause(facts[b, o], o, rng.randint(1, 9), rng) for _ in range(D)]
+                                       for o in range(6)] for b in range(B)])  # B x 6 x D x 9
+            dn = F.normalize(txt.clauses(torch.from_numpy(facts_to_clause_ids(changed_facts, tok))), dim=-1)  # B x 6 x D x E
+            pn = F.normalize(pc, dim=-1)  # B x 6 x E
+            fp = F.normalize(patch_proj(feats), dim=-1)  # B x P x E
+            bi, pi = (po >= 0).nonzero(as_tuple=True)
+            oi = po[bi, pi]
+            f_sel = fp[bi, pi]  # M x E
+            l_obj = scale * (f_sel.unsqueeze(1) * pn[bi]).sum(-1)  # M x 6 (which object)
+            l_chg = scale * (f_sel.unsqueeze(1) * dn[bi, oi]).sum(-1)  # M x D (which facts)
+            dense_logits = torch.cat([l_obj, l_chg], 1)
+            loss = loss + cfg['dense_weight'] * F.cross_entropy(dense_logits, oi)
+            dense_hist.append((dense_logits.argmax(1) == oi).float().mean().item())
         opt.zero_grad()
         loss.backward()
         opt.step()
         hard_acc = (l_batch.diag().unsqueeze(1) > l_hard).float().mean().item()
         acc_hist.append(hard_acc)
         if step % 50 == 0 or step == S - 1:
-            bar.set_postfix(loss=f'{loss.item():.3f}', hard=f'{np.mean(acc_hist[-50:]):.3f}') if hasattr(bar, 'set_postfix') else None
-            if not hasattr(bar, 'set_postfix'):
-                log(f'vit step {step} loss {loss.item():.3f} hard-neg acc {np.mean(acc_hist[-50:]):.3f}')
+            msg = dict(loss=f'{loss.item():.3f}', hard=f'{np.mean(acc_hist[-50:]):.3f}', dense=f'{np.mean(dense_hist[-50:]):.3f}')
+            if hasattr(bar, 'set_postfix'):
+                bar.set_postfix(**msg)
+            else:
+                log(f'vit step {step} ' + ' '.join(f'{k} {v}' for k, v in msg.items()))
     secs = time.time() - t0
-    log(f'vit pretrain: {S} steps in {secs:.0f} s, final hard-negative accuracy {np.mean(acc_hist[-50:]):.3f}')
+    log(f'vit pretrain: {S} steps in {secs:.0f} s, final hard-negative accuracy {np.mean(acc_hist[-50:]):.3f}, '
+        f'patch-clause accuracy {np.mean(dense_hist[-50:]):.3f}')
     torch.save(vit.state_dict(), os.path.join(work, 'vit.pt'))
-    return vit, dict(steps=S, batch=B, seconds=secs, hardNegativeAccuracy=float(np.mean(acc_hist[-50:])))
+    return vit, dict(steps=S, batch=B, seconds=secs, hardNegativeAccuracy=float(np.mean(acc_hist[-50:])),
+                     patchClauseAccuracy=float(np.mean(dense_hist[-50:])))
 
 
 @torch.no_grad()
@@ -334,17 +406,27 @@ def pretrain_lm(data, tok, prompts, cfg, work):
         apos = caps.shape[1] + cplen - 1  # logits position predicting the answer word
         ar = torch.arange(len(ci))
         loss_cap = loss_cap + F.cross_entropy(clog[ar, apos], cseq[ar, apos + 1])
-        loss = loss_qa + loss_cap
+        # object naming: '<s> question: {q} object: {colour} </s>'. The answer priors do not depend on the asked
+        # colour, so without this the answer slot of a text-only LM ignores it (TRIES.md R6: cosine 0.9995-1.0 between
+        # colour variants) and MemVP's retrieval there has nothing to pick the asked object's memory entries with
+        nq = rng.randint(0, 36, size=cfg['lm_naming_batch'])
+        nseq = prompts.naming_batch(nq, tok)
+        nlog, _ = lm(nseq[:, :-1])
+        ntgt = nseq[:, 1:].clone()
+        ntgt[ntgt == PAD] = -100
+        loss_name = F.cross_entropy(nlog.reshape(-1, nlog.shape[-1]), ntgt.reshape(-1), ignore_index=-100)
+        loss = loss_qa + loss_cap + loss_name
         opt.zero_grad()
         loss.backward()
+        torch.nn.utils.clip_grad_norm_(lm.parameters(), 1.0)
         opt.step()
         if step % 50 == 0 and hasattr(bar, 'set_postfix'):
-            bar.set_postfix(qa=f'{loss_qa.item():.3f}', cap=f'{loss_cap.item():.3f}')
+            bar.set_postfix(qa=f'{loss_qa.item():.3f}', cap=f'{loss_cap.item():.3f}', name=f'{loss_name.item():.3f}')
     secs = time.time() - t0
-    log(f'lm pretrain: {S} steps in {secs:.0f} s, last qa loss {loss_qa.item():.3f} caption loss {loss_cap.item():.3f}')
+    log(f'lm pretrain: {S} steps in {secs:.0f} s, last qa loss {loss_qa.item():.3f} caption loss {loss_cap.item():.3f} naming loss {loss_name.item():.3f}')
     torch.save(lm.state_dict(), os.path.join(work, 'lm.pt'))
-    return lm, dict(steps=S, batch=B, captionBatch=cfg['lm_caption_batch'], seconds=secs,
-                    finalQaLoss=loss_qa.item(), finalCaptionLoss=loss_cap.item())
+    return lm, dict(steps=S, batch=B, captionBatch=cfg['lm_caption_batch'], namingBatch=cfg['lm_naming_batch'], seconds=secs,
+                    finalQaLoss=loss_qa.item(), finalCaptionLoss=loss_cap.item(), finalNamingLoss=loss_name.item())
 
 
 # ------------------------------------------------------------------------------------------------ stage 3: fine-tuning
@@ -630,44 +712,51 @@ def main():
         assert py == sc['caption'], (py, sc['caption'])
     log(f'vocab {len(tok.itos)} words, prompt max len {prompts.maxlen}')
 
-    # ---- stage 1: vision encoder
-    vit_path = os.path.join(args.work, 'vit.pt')
-    vit = TinyViT(ARCH['image_size'], ARCH['patch'], ARCH['vit_width'], ARCH['vit_layers'], ARCH['vit_heads'], ARCH['clip_dim'])
-    if args.resume and os.path.exists(vit_path):
-        vit.load_state_dict(torch.load(vit_path))
-        stats['vit'] = json.load(open(os.path.join(args.work, 'vit_stats.json')))
-    else:
-        vit, stats['vit'] = pretrain_vit(data, tok, cfg, args.work)
-        json.dump(stats['vit'], open(os.path.join(args.work, 'vit_stats.json'), 'w'))
+    # ---- stages 1 and 2: vision encoder and language model, independent, so the LM trains in a forked child
+    vit_path, lm_path = os.path.join(args.work, 'vit.pt'), os.path.join(args.work, 'lm.pt')
+    vit_stats_path, lm_stats_path = os.path.join(args.work, 'vit_stats.json'), os.path.join(args.work, 'lm_stats.json')
+    lm_job = None
+    if not (args.resume and os.path.exists(lm_path)):
+        lm_job = forked(lambda: pretrain_lm(data, tok, prompts, cfg, args.work)[1], os.path.join(args.work, 'lm_stats.pt'))
+    if not (args.resume and os.path.exists(vit_path)):
+        json.dump(pretrain_vit(data, tok, cfg, args.work)[1], open(vit_stats_path, 'w'))
+    if lm_job:
+        json.dump(lm_job(), open(lm_stats_path, 'w'))
+    stats['vit'] = json.load(open(vit_stats_path))
+    stats['lm'] = json.load(open(lm_stats_path))
+    vit = make_vit()
+    vit.load_state_dict(torch.load(vit_path))
     vit.eval()
     for p in vit.parameters():
         p.requires_grad_(False)
     feats = {s: extract_features(data, vit, s) for s in ['train', 'val', 'test']}
-
-    # ---- stage 2: language model
-    lm_path = os.path.join(args.work, 'lm.pt')
     lm = make_lm(tok)
-    if args.resume and os.path.exists(lm_path):
-        lm.load_state_dict(torch.load(lm_path))
-        stats['lm'] = json.load(open(os.path.join(args.work, 'lm_stats.json')))
-    else:
-        lm, stats['lm'] = pretrain_lm(data, tok, prompts, cfg, args.work)
-        json.dump(stats['lm'], open(os.path.join(args.work, 'lm_stats.json'), 'w'))
+    lm.load_state_dict(torch.load(lm_path))
     lm.eval()
     for p in lm.parameters():
         p.requires_grad_(False)
     lm_state = {k: v.clone() for k, v in lm.state_dict().items()}
 
-    # ---- stage 3: fine-tuning (same steps, batch, lr for every method)
-    methods, ft_stats, results = {}, {}, {}
-    for i, kind in enumerate(['memvp', 'inputSpace', 'noVisual']):
-        m, st = finetune(kind, data, lm, feats['train'], prompts, cfg, seed=i)
-        methods[kind] = m
+    # ---- stage 3: fine-tuning (same steps, batch, lr for every method); input-space, the slowest, in a forked child
+    def run_method(kind, seed):
+        m, st = finetune(kind, data, lm, feats['train'], prompts, cfg, seed=seed)
         st['val'] = evaluate(m, lm, data, feats['val'], prompts, tok, 'val', limit=200)
+        return m, st, evaluate(m, lm, data, feats['test'], prompts, tok, 'test')
+
+    def run_input_space():
+        m, st, res = run_method('inputSpace', 1)
+        return m.state_dict(), st, res
+
+    input_space_job = forked(run_input_space, os.path.join(args.work, 'inputspace.pt'))
+    methods, ft_stats, results = {}, {}, {}
+
+    def record(kind, m, st, res):
+        methods[kind], ft_stats[kind], results[kind] = m, st, res
         log(f'{kind} val: ' + json.dumps({k: round(v, 4) for k, v in st['val'].items()}))
-        ft_stats[kind] = st
-        results[kind] = evaluate(m, lm, data, feats['test'], prompts, tok, 'test')
-        log(f'{kind} test: ' + json.dumps({k: round(v, 4) for k, v in results[kind].items()}))
+        log(f'{kind} test: ' + json.dumps({k: round(v, 4) for k, v in res.items()}))
+
+    for i, kind in [(0, 'memvp'), (2, 'noVisual')]:
+        record(kind, *run_method(kind, i))
     # extra MemVP tries (paper's options): e.g. "norms" (unfrozen RMSNorms), "n128" (longer memory), "lora8"
     # (rank-8 LoRA on attention, merged into the weights at export), combined with "+"
     tries = []
@@ -696,6 +785,10 @@ def main():
     for p in lm.parameters():
         p.requires_grad_(False)
     lm_modified = ship_name != 'memvp'
+    sd, st, res = input_space_job()
+    m = Method('inputSpace', cfg, ARCH['vit_width'], ARCH['d'])
+    m.load_state_dict(sd)
+    record('inputSpace', m, st, res)
 
     # ---- FLOPs per question (paper Eq. 13-15, summed over layers; L = prompt length in tokens)
     L = float(np.mean([len(prompts.ids[q]) for q in range(36)]))
