@@ -100,9 +100,9 @@ async function makeQuantized(models: { key: ModelKey; dir: string }[]): Promise<
     made.part.pending = 'skipped (--no-quant)';
     return made;
   }
-  let lib: typeof import('../src/bench/latency-quant.js');
+  let lib: typeof import('../src/quant/package.js');
   try {
-    lib = await import('../src/bench/latency-quant.js');
+    lib = await import('../src/quant/package.js');
   } catch (e) {
     made.part.pending = `the project quantizer (src/quant) could not be loaded: ${(e as Error).message}`;
     return made;
@@ -116,8 +116,8 @@ async function makeQuantized(models: { key: ModelKey; dir: string }[]): Promise<
     for (const bits of [8, 4] as const) {
       const name = `decoder.q${bits}.onnx`;
       try {
-        const q = await lib.quantizeFile(join(dir, 'decoder.onnx'), join(out, name), bits);
-        console.log(`bench: ${key} ${name}: ${(q.bytes / 1e6).toFixed(1)} MB, ${q.quantizedWeights} weights quantized${q.reused ? ' (reused)' : ` in ${q.seconds.toFixed(0)} s`}`);
+        const q = await lib.quantizeFile(join(dir, 'decoder.onnx'), join(out, name), { bits, reuse: true });
+        console.log(`bench: ${key} ${name}: ${(q.bytes / 1e6).toFixed(1)} MB, ${q.report.quantized.length} weights quantized${q.reused ? ' (reused)' : ` in ${q.seconds.toFixed(0)} s`}`);
         files[`q${bits}`] = { file: name, bytes: q.bytes };
         planned.push({ precision: `q${bits}`, file: name });
       } catch (e) {
@@ -178,10 +178,10 @@ async function accuracy(demo: string): Promise<AccuracyPart> {
   if (args['no-quant']) return { ...part, pending: 'skipped (--no-quant)' };
   if (evalImages === 0) return { ...part, pending: 'skipped (--eval-images 0)' };
   try {
-    const quant = await import('../src/bench/latency-quant.js');
+    const quant = await import('../src/quant/package.js');
     const acc = await import('../src/bench/latency-accuracy.js');
     const t0 = performance.now();
-    const q4 = await quant.quantizedPackage(demo, join(args['quant-dir'], 'demo-q4-package'), 4);
+    const q4 = await quant.quantizePackage(demo, join(args['quant-dir'], 'demo-q4-package'), { bits: 4, reuse: true });
     console.log(`bench: 4-bit demo package in ${q4.dir}; memvp eval --split test --limit ${evalImages} (f32, then 4-bit) ...`);
     const agree = await acc.answerAgreement(demo, q4.dir, 'test', evalImages);
     // --quick: accuracies from the agreement pass (scored like memvp eval); full: from memvp eval itself as well.

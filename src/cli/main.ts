@@ -1,10 +1,8 @@
 // The `memvp` command. Each subcommand prints its result and exits non-zero on failure, with a one-line reason.
-import { stat, writeFile } from 'node:fs/promises';
-import { encodeModel, loadOnnx, readTensorBytes } from '../onnx/index.js';
-import { formatQuantizeReport, quantizeModel } from '../quant/index.js';
 import { answerCommand } from './answer.js';
 import { parseArgs, numberOption, UsageError } from './args.js';
 import { evalCommand } from './eval.js';
+import { quantizeCommand } from './quantize.js';
 import { runOnnxCase } from './run-onnx.js';
 
 const USAGE = `usage:
@@ -22,7 +20,11 @@ const USAGE = `usage:
       rewrite every MatMul with a constant f32 [K, N] weight (K a multiple of 4) into onnxruntime's com.microsoft
       MatMulNBits and every Gather (axis 0) of a constant f32 [vocab, d] table into GatherBlockQuantized (blocks
       along d); --skip-embeddings keeps the embedding tables and the vocabulary projection in f32. Prints sizes
-      and the error of every quantized weight and table; OUT.onnx holds all its data (external data is read in)`;
+      and the error of every quantized weight and table; OUT.onnx holds all its data (external data is read in)
+  memvp quantize IN_DIR OUT_DIR --bits 4|8 [--block 32] [--symmetric] [--skip-embeddings]
+      the same for a whole model package (IN_DIR holds manifest.json): every .onnx file quantized, the other files
+      copied, manifest.json rewritten (sha256, sizes, dtype q4|q8, "quantized"); answer/eval --model OUT_DIR take it.
+      OUT_DIR must be new, empty or a package, and not inside IN_DIR`;
 
 async function runOnnx(argv: string[]): Promise<number> {
   const args = parseArgs(argv, new Set(['tolerance']));
@@ -42,33 +44,10 @@ async function runOnnx(argv: string[]): Promise<number> {
   return r.passed ? 0 : 1;
 }
 
-async function quantize(argv: string[]): Promise<number> {
-  const args = parseArgs(argv, new Set(['bits', 'block']));
-  const [input, output, extra] = args.positional;
-  if (!input || !output || extra !== undefined) throw new UsageError('quantize needs IN.onnx and OUT.onnx');
-  if (!args.options.has('bits')) throw new UsageError('quantize needs --bits 4 or --bits 8');
-  const model = await loadOnnx(input);
-  const q = await quantizeModel(model, {
-    bits: numberOption(args, 'bits', 0) as 4 | 8,
-    blockSize: numberOption(args, 'block', 32),
-    symmetric: args.options.has('symmetric'),
-    skipEmbeddings: args.options.has('skip-embeddings'),
-  });
-  // The output may live elsewhere than IN's external data files: it carries every tensor itself.
-  const initializers = await Promise.all(
-    q.model.graph.initializers.map(async ({ external, ...t }) => (external ? { ...t, rawData: await readTensorBytes({ ...t, external }, model.externalData) } : t)),
-  );
-  const bytes = encodeModel({ ...q.model, graph: { ...q.model.graph, initializers } });
-  await writeFile(output, bytes);
-  console.log(formatQuantizeReport(q.report, { before: (await stat(input)).size, after: bytes.length }));
-  console.log(`wrote ${output}`);
-  return 0;
-}
-
 const COMMANDS: Record<string, (argv: string[]) => Promise<number>> = {
   answer: (argv) => answerCommand(parseArgs(argv, new Set(['image', 'question', 'model', 'mode', 'max-tokens', 'backend']))),
   eval: (argv) => evalCommand(parseArgs(argv, new Set(['split', 'limit', 'mode', 'json', 'model', 'backend']))),
-  quantize,
+  quantize: (argv) => quantizeCommand(parseArgs(argv, new Set(['bits', 'block']))),
   'run-onnx': runOnnx,
 };
 

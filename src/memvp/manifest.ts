@@ -10,9 +10,20 @@ export interface GraphSignature {
   ops: string[];
 }
 
+/** How a package copy written by `memvp quantize IN OUT` (src/quant/package.ts) was made. */
+export interface PackageQuantization {
+  bits: 4 | 8;
+  blockSize: number;
+  symmetric: boolean;
+  skipEmbeddings: boolean;
+  /** The source package's name. */
+  source: string;
+}
+
 export interface Manifest {
   name: string;
   architecture: 'llama';
+  /** 'f32' as exported by training/pipeline.py; 'q4' or 'q8' in a copy written by `memvp quantize` (see `quantized`). */
   dtype: string;
   opset: number;
   lm: {
@@ -64,6 +75,7 @@ export interface Manifest {
   graphs: Record<string, GraphSignature>;
   files: Record<string, { sha256: string; bytes: number }>;
   totalBytes: number;
+  quantized?: PackageQuantization;
 }
 
 /** Parses and checks manifest.json; `where` (its URL or path) goes into every error message. */

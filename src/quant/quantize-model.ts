@@ -85,7 +85,10 @@ export interface QuantizeReport {
   skippedGathers: SkippedGatherReport[];
 }
 
-/** Options that cannot be honoured, or a model the quantizer cannot rewrite; `where` names the option or node. */
+/**
+ * Options that cannot be honoured, a model the quantizer cannot rewrite, or a package it cannot copy; `where` names
+ * the option, node or path.
+ */
 export class QuantizeError extends Error {
   constructor(
     readonly where: string,
@@ -101,7 +104,8 @@ const MS_DOMAIN = 'com.microsoft';
 /** Changes whenever the quantizer writes different files for the same input (keys caches of quantized files). */
 export const QUANTIZER_REVISION = 2;
 
-function checkQuantizeOptions(options: QuantizeModelOptions): Required<QuantizeModelOptions> {
+/** The options with their defaults filled in; throws QuantizeError on values the kernels cannot take. */
+export function checkQuantizeOptions(options: QuantizeModelOptions): Required<QuantizeModelOptions> {
   const { bits, blockSize = 32, symmetric = false, skipEmbeddings = false } = options;
   if (bits !== 4 && bits !== 8) throw new QuantizeError('bits', `must be 4 or 8, got ${bits}`);
   // The kernels' limits (onnxruntime takes any power of two >= 16).
