@@ -8,13 +8,14 @@ import { createHash } from 'node:crypto';
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { main } from '../src/cli/main.js';
 import { parseManifest } from '../src/memvp/manifest.js';
 import { MemVP } from '../src/memvp/model.js';
 import { parseModel } from '../src/onnx/index.js';
 import { quantizeFile, quantizePackage, type QuantizedPackage } from '../src/quant/package.js';
 import { generateScene, questionsFor, renderScene } from '../src/scenes/index.js';
+import { captureConsole } from './helpers/console.js';
 
 const SRC = join(__dirname, '..', 'public', 'models', 'sortofclevr-llama');
 const sha256 = (bytes: Uint8Array) => createHash('sha256').update(bytes).digest('hex');
@@ -102,13 +103,7 @@ describe('quantizePackage', () => {
 });
 
 describe('memvp quantize IN_DIR OUT_DIR', () => {
-  const log = vi.spyOn(console, 'log').mockImplementation(() => {});
-  const error = vi.spyOn(console, 'error').mockImplementation(() => {});
-  afterEach(() => {
-    log.mockClear();
-    error.mockClear();
-  });
-  const printed = (spy: typeof log) => spy.mock.calls.map((c) => c.join(' ')).join('\n');
+  const { log, error, printed } = captureConsole();
 
   it('writes the package and prints each file\'s sizes and counts, then the package total', async () => {
     const out = join(work, 'cli-q8');

@@ -7,7 +7,7 @@
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { main } from '../src/cli/main.js';
 import { InferenceSession } from '../src/graph/session.js';
 import type { HostTensor } from '../src/graph/tensor.js';
@@ -32,6 +32,7 @@ import {
 import { QuantizeError, quantizeModel, type QuantizeModelOptions } from '../src/quant/index.js';
 import { gpu, randn } from './helpers/gpu.js';
 import { maxAbsDiff, ortRun, ortSession } from './helpers/ort.js';
+import { captureConsole } from './helpers/console.js';
 
 const V = 50;
 const d = 64;
@@ -266,13 +267,7 @@ describe('memvp quantize', () => {
   const dir = mkdtempSync(join(tmpdir(), 'memvp-quantize-'));
   const input = join(dir, 'model.onnx');
   writeFileSync(input, encodeModel(smallModel()));
-  const log = vi.spyOn(console, 'log').mockImplementation(() => {});
-  const error = vi.spyOn(console, 'error').mockImplementation(() => {});
-  afterEach(() => {
-    log.mockClear();
-    error.mockClear();
-  });
-  const printed = (spy: typeof log) => spy.mock.calls.map((c) => c.join(' ')).join('\n');
+  const { log, error, printed } = captureConsole();
 
   it('writes the quantized model and prints sizes and per-weight errors', async () => {
     const output = join(dir, 'q4.onnx');
