@@ -43,7 +43,7 @@ struct Params {
 @group(0) @binding(2) var<storage, read> w: array<vec4<u32>>;
 @group(0) @binding(3) var<storage, read> ws: array<f32>;
 @group(0) @binding(4) var<storage, read> wz: array<u32>;
-@group(0) @binding(5) var<storage, read> memk: array<vec4<f32>>;
+@group(0) @binding(5) var<storage, read> kt: array<vec4<f32>>;
 @group(0) @binding(6) var<storage, read> epi: array<f32>;
 @group(0) @binding(7) var<storage, read_write> scores: array<f32>;
 @group(0) @binding(8) var<storage, read_write> hidden: array<vec4<f32>>;
@@ -130,28 +130,24 @@ fn mem_row(row: u32, e0: u32, m: vec4<f32>, keep: vec4<f32>) {
   hidden[row * params.hs4 + params.gateTiles + e0 / 4u] = params.s * keep * p;
 }
 
-// u rows x memory entries [4 mt, 4 mt + 4): K rows are contiguous along d, so this is a dot-product tile.
+// u rows x memory entries [4 mt, 4 mt + 4): kT [d, n4] is row-major like wUp, so this is W1's tile loop.
 fn memory(rows: vec4<u32>, row0: u32, mt: u32) {
   let n = params.n;
-  let d4 = params.d / 4u;
+  let M4 = params.memTiles;
   let e0 = 4u * mt;
   let ids = vec4<u32>(e0) + vec4<u32>(0u, 1u, 2u, 3u);
-  let kr = min(ids, vec4<u32>(n - 1u)) * d4;
   var t = QTile(vec4<f32>(0.0), vec4<f32>(0.0), vec4<f32>(0.0), vec4<f32>(0.0));
-  for (var k = 0u; k < d4; k++) {
-    let k0 = memk[kr.x + k];
-    let k1 = memk[kr.y + k];
-    let k2 = memk[kr.z + k];
-    let k3 = memk[kr.w + k];
-    let x0 = u[rows.x + k];
-    t.r0 += vec4<f32>(dot(x0, k0), dot(x0, k1), dot(x0, k2), dot(x0, k3));
+  for (var k = 0u; k < params.d / 4u; k++) {
+    let kb = 4u * k * M4 + mt;
+    let r0 = kt[kb];
+    let r1 = kt[kb + M4];
+    let r2 = kt[kb + 2u * M4];
+    let r3 = kt[kb + 3u * M4];
+    t.r0 = axpy4(t.r0, u[rows.x + k], r0, r1, r2, r3);
     if (TM == 4u) {
-      let x1 = u[rows.y + k];
-      let x2 = u[rows.z + k];
-      let x3 = u[rows.w + k];
-      t.r1 += vec4<f32>(dot(x1, k0), dot(x1, k1), dot(x1, k2), dot(x1, k3));
-      t.r2 += vec4<f32>(dot(x2, k0), dot(x2, k1), dot(x2, k2), dot(x2, k3));
-      t.r3 += vec4<f32>(dot(x3, k0), dot(x3, k1), dot(x3, k2), dot(x3, k3));
+      t.r1 = axpy4(t.r1, u[rows.y + k], r0, r1, r2, r3);
+      t.r2 = axpy4(t.r2, u[rows.z + k], r0, r1, r2, r3);
+      t.r3 = axpy4(t.r3, u[rows.w + k], r0, r1, r2, r3);
     }
   }
   // Entries past n are padding: keep = 0 makes their hidden columns exactly zero.

@@ -2,7 +2,8 @@
 //   LLaMA: out = h + (SiLU(u W1) * (u W3)) W2 + s * SiLU(u K^T) V
 //   BART:  out = GELU(u W1 + b1) W2 + b2 + s * GELU(u K^T) V (+ h when a residual is given)
 // Pass 1 (memvp_ffn_up) reads u once for the columns [W1 | W3 | K^T] and writes hidden [L, Dh + n4];
-// pass 2 (memvp_ffn_down) reads hidden once for the rows [W2 ; V]. Without memory entries (n = 0) these are
+// pass 2 (memvp_ffn_down) reads hidden once for the rows [W2 ; V]. K arrives as [n, d] and is first laid out as
+// kT [d, n4] (memvp_keys_t), so pass 1 reads K^T's columns exactly as it reads W1's. Without memory entries (n = 0) these are
 // exactly the plain FFN kernels. W1 and W3 arrive as one weight wUp = [W1 | W3] along N (built once at load:
 // memvpUpWeightF32, concatQuantColumns), so each pass binds at most 8 storage buffers, WebGPU's default limit.
 // wUp and W2 are f32 or MatMulNBits-quantized (a partial last block along K included); K and V (shared by all
@@ -11,6 +12,7 @@
 // blocks of a multiple of 16 bytes (4-bit blocks of >= 32).
 import downCode from '../../shaders/memvp_ffn_down.wgsl?raw';
 import upCode from '../../shaders/memvp_ffn_up.wgsl?raw';
+import keysTCode from '../../shaders/memvp_keys_t.wgsl?raw';
 import { shapeStr, type GpuContext, type GpuTensor, type PipelineSpec, type Step } from '../gpu/index.js';
 import { ACT_CODE, activationRef, type Activation } from './activations.js';
 import { Uniforms, ceilDiv, check, checkTensor } from './common.js';
@@ -19,6 +21,7 @@ import { kernelSource } from './shader.js';
 
 const upKernel = kernelSource('memvp_ffn_up', upCode);
 const downKernel = kernelSource('memvp_ffn_down', downCode);
+const keysTSpec: PipelineSpec = { kernel: kernelSource('memvp_keys_t', keysTCode) };
 
 export type MemvpForm = 'llama' | 'bart';
 export type MemvpWeight = GpuTensor | QuantWeight;
@@ -47,9 +50,11 @@ export interface MemvpFfnConfig {
   decode: boolean;
 }
 
-export function memvpFfnPipelines(c: MemvpFfnConfig): [PipelineSpec, PipelineSpec] {
+/** The pipelines recordMemvpFfn dispatches for config c: the keys' layout, pass 1, pass 2. */
+export function memvpFfnPipelines(c: MemvpFfnConfig): PipelineSpec[] {
   const flag = (b: boolean) => (b ? 1 : 0);
   return [
+    keysTSpec,
     {
       kernel: upKernel,
       constants: {
@@ -170,7 +175,7 @@ export function recordMemvpFfn(_ctx: GpuContext, step: Step, a: MemvpFfnArgs): v
   check(Number.isFinite(a.s), label, () => `s=${a.s} must be finite`);
 
   const config = memvpFfnConfig(a);
-  const [upSpec, downSpec] = memvpFfnPipelines(config);
+  const [keysT, upSpec, downSpec] = memvpFfnPipelines(config);
   const { TM, WG_X, WG_Y } = tiling(config.decode);
   // hidden's gate part spans W2's whole blocks (zeros past D).
   const down = isQuant(w2) ? { nBlocks: quantLayout(D, w2).nBlocks, blockSize: w2.blockSize } : { nBlocks: 0, blockSize: 0 };
@@ -192,15 +197,26 @@ export function recordMemvpFfn(_ctx: GpuContext, step: Step, a: MemvpFfnArgs): v
   const parts = (w: MemvpWeight) => (isQuant(w) ? [w.packed.buffer, w.scales.buffer, w.zeroPoints?.buffer ?? dummy] : [w.buffer, dummy, dummy]);
   const up = isQuant(wUp) ? { nBlocks: quantLayout(d, wUp).nBlocks, blockSize: wUp.blockSize } : { nBlocks: 0, blockSize: 0 };
   const rowGroups = ceilDiv(ceilDiv(L, TM), WG_Y);
+  let kT = dummy;
+  if (memK) {
+    kT = step.temp(d * memTiles * 16, 'memvp kT');
+    step.dispatch({
+      pipeline: keysT!,
+      label: `${label} (keys)`,
+      uniforms: new Uniforms().u32(n, d, 4 * memTiles).data,
+      buffers: [memK.buffer, kT],
+      workgroups: [ceilDiv(4 * memTiles, 64), d],
+    });
+  }
   step.dispatch({
-    pipeline: upSpec,
+    pipeline: upSpec!,
     label: `${label} (up)`,
     uniforms: new Uniforms().u32(L, d, D, n, hs4, Dh / 4, memTiles, up.nBlocks, up.blockSize, maskAt).f32(a.s).data,
-    buffers: [u.buffer, ...parts(wUp), memK?.buffer ?? dummy, epi, scores, hidden],
+    buffers: [u.buffer, ...parts(wUp), kT, epi, scores, hidden],
     workgroups: [ceilDiv(Dh / 4 + memTiles, WG_X), rowGroups],
   });
   step.dispatch({
-    pipeline: downSpec,
+    pipeline: downSpec!,
     label: `${label} (down)`,
     uniforms: new Uniforms().u32(L, d, n, hs4, Dh / 4, memTiles, down.nBlocks, down.blockSize).data,
     buffers: [hidden, ...parts(w2), memV?.buffer ?? dummy, a.b2?.buffer ?? dummy, a.residual?.buffer ?? dummy, out.buffer],
