@@ -34,10 +34,22 @@ class ViTBlock(nn.Module):
         return x
 
 
+def sincos_2d(grid, width):
+    """grid*grid x width: sin and cos of x and of y (row-major patches), width / 4 frequencies each from 1 to
+    1/10 radian per patch."""
+    q = width // 4
+    omega = 10.0 ** (-torch.arange(q, dtype=torch.float32) / q)
+    ys, xs = torch.meshgrid(torch.arange(grid, dtype=torch.float32), torch.arange(grid, dtype=torch.float32), indexing='ij')
+    ax, ay = xs.reshape(-1, 1) * omega, ys.reshape(-1, 1) * omega
+    return torch.cat([ax.sin(), ax.cos(), ay.sin(), ay.cos()], 1)
+
+
 class TinyViT(nn.Module):
     """CLIP-style ViT: conv patch embedding, CLS token, learned positions, ln_pre, pre-norm blocks, ln_post,
     projection of the CLS token for the contrastive loss. Unlike CLIP the patch embedding has a bias: without one,
-    mid-gray (the normalised pixel mean) embeds to almost zero and colours collapse onto ~2 directions (TRIES.md R5)."""
+    mid-gray (the normalised pixel mean) embeds to almost zero and colours collapse onto ~2 directions (TRIES.md R5).
+    The learned positions start as 2D sin-cos features: their dot products then fall off with distance from the
+    first step, which attention needs to find an object's closest and furthest neighbours (TRIES.md, session 3)."""
 
     def __init__(self, image_size=64, patch=8, width=128, layers=4, heads=4, embed_dim=128):
         super().__init__()
@@ -46,7 +58,7 @@ class TinyViT(nn.Module):
         self.conv1 = nn.Conv2d(3, width, kernel_size=patch, stride=patch, bias=True)
         scale = width ** -0.5
         self.class_embedding = nn.Parameter(scale * torch.randn(width))
-        self.positional_embedding = nn.Parameter(scale * torch.randn(self.grid * self.grid + 1, width))
+        self.positional_embedding = nn.Parameter(torch.cat([torch.zeros(1, width), sincos_2d(self.grid, width)]))
         self.ln_pre = nn.LayerNorm(width)
         self.blocks = nn.ModuleList([ViTBlock(width, heads) for _ in range(layers)])
         self.ln_post = nn.LayerNorm(width)

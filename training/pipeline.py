@@ -44,14 +44,14 @@ except ImportError:  # simple fallback progress bar
 
 # ------------------------------------------------------------------------------------------------ config
 FULL = dict(
-    vit_steps=1500, vit_batch=64, vit_lr=1e-3, hard_negatives=8, hard_weight=1.0, dense_weight=1.0, dense_negatives=8,
+    vit_steps=1500, vit_batch=64, vit_lr=1e-3, hard_negatives=8, hard_weight=1.0, dense_weight=4.0,
     lm_steps=1000, lm_batch=64, lm_caption_batch=16, lm_naming_batch=32, lm_lr=2e-3,
-    ft_steps=3000, ft_batch=64, ft_lr=3e-3,
+    ft_steps=8000, ft_batch=64, ft_lr=3e-3,
     n=96, lam=0.01, s=0.1, mem_dropout=0.1,
 )
 SMOKE = dict(FULL, vit_steps=4, lm_steps=4, ft_steps=4, vit_batch=32, lm_batch=32, ft_batch=32)
 
-ARCH = dict(image_size=64, patch=8, vit_width=64, vit_layers=4, vit_heads=4, clip_dim=256,
+ARCH = dict(image_size=64, patch=8, vit_width=128, vit_layers=4, vit_heads=4, clip_dim=256,
             d=128, D=344, layers=4, heads=4, kv_heads=2, max_pos=256)
 SPECIALS = ['<pad>', '<s>', '</s>', '<unk>']
 PAD, BOS, EOS, UNK = 0, 1, 2, 3
@@ -223,6 +223,21 @@ def perturb_facts(facts, rng, H):
     return neg, obj
 
 
+def field_candidates(facts):
+    """For each fact (field 1..8) of each object's clause (facts: B x 6 x 9): the clauses with that field set to
+    each of its valid values (B x 6 x k x 9) and which of them is the true one (B x 6, int64)."""
+    out = []
+    for field in range(1, 9):
+        if field in (4, 6):  # closest / furthest colour: any colour but the object's own (object o has colour o)
+            values = np.array([[c for c in range(6) if c != o] for o in range(6)])[None]  # 1 x 6 x 5
+        else:
+            values = np.arange(6 if field == 8 else 2)[None, None]  # count 0..5, or the two values
+        cand = np.repeat(facts[:, :, None, :], values.shape[-1], axis=2)
+        cand[..., field] = values
+        out.append((cand, (values == facts[:, :, field:field + 1]).argmax(-1).astype(np.int64)))
+    return out
+
+
 def patch_objects(objects, grid, patch):
     """Which object each patch shows: the one covering most of its pixels (at least a quarter), else -1.
     objects: B x 6 x (shape, x0, y0) with 10 x 10 boxes (docs/TASK.md). Returns B x grid*grid."""
@@ -313,24 +328,24 @@ def pretrain_vit(data, tok, cfg, work):
             loss_hard = F.cross_entropy(torch.cat([l_batch.diag().unsqueeze(1), l_hard], 1), torch.zeros(B, dtype=torch.long))
             loss = loss + cfg['hard_weight'] * loss_hard
         if cfg['dense_weight'] > 0:
-            # dense term: every patch that shows an object is contrasted with that object's clause, against the other
-            # 5 clauses of its image and D copies of its own clause with one fact changed, so the MemVP features (what
-            # the patches carry at the penultimate block) hold the facts about their object, relations included
+            # dense term: every patch that shows an object must pick that object's clause among its image's 6, and,
+            # for every fact of the clause, the true value among all its values (one InfoNCE per fact), so the MemVP
+            # features (what the patches carry at the penultimate block) hold each fact about their object,
+            # relations included
             po = torch.from_numpy(patch_objects(objects_all[idx], vit.grid, ARCH['patch']))  # B x P
-            D = cfg['dense_negatives']
-            changed_facts = np.stack([[[perturb_clause(facts[b, o], o, rng.randint(1, 9), rng) for _ in range(D)]
-                                       for o in range(6)] for b in range(B)])  # B x 6 x D x 9
-            dn = F.normalize(txt.clauses(torch.from_numpy(facts_to_clause_ids(changed_facts, tok))), dim=-1)  # B x 6 x D x E
-            pn = F.normalize(pc, dim=-1)  # B x 6 x E
-            fp = F.normalize(patch_proj(feats), dim=-1)  # B x P x E
             bi, pi = (po >= 0).nonzero(as_tuple=True)
             oi = po[bi, pi]
-            f_sel = fp[bi, pi]  # M x E
-            l_obj = scale * (f_sel.unsqueeze(1) * pn[bi]).sum(-1)  # M x 6 (which object)
-            l_chg = scale * (f_sel.unsqueeze(1) * dn[bi, oi]).sum(-1)  # M x D (which facts)
-            dense_logits = torch.cat([l_obj, l_chg], 1)
-            loss = loss + cfg['dense_weight'] * F.cross_entropy(dense_logits, oi)
-            dense_hist.append((dense_logits.argmax(1) == oi).float().mean().item())
+            f_sel = F.normalize(patch_proj(feats), dim=-1)[bi, pi]  # M x E
+            l_obj = scale * (f_sel.unsqueeze(1) * F.normalize(pc, dim=-1)[bi]).sum(-1)  # M x 6 (which object)
+            loss = loss + cfg['dense_weight'] * F.cross_entropy(l_obj, oi)
+            right = l_obj.argmax(1) == oi
+            for cand, true in field_candidates(facts):
+                ce = F.normalize(txt.clauses(torch.from_numpy(facts_to_clause_ids(cand, tok))), dim=-1)  # B x 6 x k x E
+                logits = scale * (f_sel.unsqueeze(1) * ce[bi, oi]).sum(-1)  # M x k
+                target = torch.from_numpy(true)[bi, oi]
+                loss = loss + cfg['dense_weight'] * F.cross_entropy(logits, target)
+                right &= logits.argmax(1) == target
+            dense_hist.append(right.float().mean().item())
         opt.zero_grad()
         loss.backward()
         opt.step()
@@ -1033,7 +1048,7 @@ and "w/o visual prompts" baselines were trained with the same budget. Everything
 
 ## Architecture
 - Vision: ViT, 64x64 RGB input, patch 8 (8x8 grid = 64 patches), width {ARCH['vit_width']}, {ARCH['vit_layers']} pre-norm blocks,
-  {ARCH['vit_heads']} heads, CLS token, conv patch embedding with bias, ln_pre, ln_post. MemVP features: output of the first 3 blocks, CLS dropped, ln_post (64 x {ARCH['vit_width']}).
+  {ARCH['vit_heads']} heads, CLS token, conv patch embedding with bias, learned positions initialised as 2D sin-cos, ln_pre, ln_post. MemVP features: output of the first 3 blocks, CLS dropped, ln_post (64 x {ARCH['vit_width']}).
 - LM: LLaMA-style decoder, d={ARCH['d']}, FFN D={ARCH['D']} (SwiGLU), {ARCH['layers']} layers, {ARCH['heads']} heads, {ARCH['kv_heads']} KV heads (GQA),
   head dim 32, RMSNorm (eps 1e-5), RoPE (rotate-half, theta 10000), vocab {manifest['lm']['vocab']} (word level).
 - MemVP: projector {manifest['memvp']['projector']}, lambda={manifest['memvp']['lambda']}, s={manifest['memvp']['s']}, n={manifest['memvp']['n']}
@@ -1045,10 +1060,10 @@ Stage times: ViT {st['vit']['seconds'] / 60:.1f} min and LM {st['lm']['seconds']
 {info['totalSeconds'] / 60:.1f} min{' (this build reused the ViT and LM checkpoints of an identical earlier run, --resume)' if info.get('resumed') else ''}.
 - ViT: contrastive InfoNCE against scene captions (one 13-word clause per object with shape, side, closest, furthest and
   same-shape count) encoded by a per-clause MLP text encoder; in-batch negatives plus {info['cfg']['hard_negatives']} hard-negative captions per
-  image (one fact of one clause changed), plus a dense term: every patch showing an object is contrasted with that
-  object's clause against the image's other 5 clauses and {info['cfg']['dense_negatives']} copies of its own clause with one fact changed (so the
-  patch features MemVP reads carry their object's facts). {st['vit']['steps']} steps x {st['vit']['batch']} images, {st['vit']['seconds'] / 60:.1f} min;
-  final hard-negative ranking accuracy {st['vit']['hardNegativeAccuracy']:.3f}, patch-clause accuracy {st['vit']['patchClauseAccuracy']:.3f}.
+  image (one fact of one clause changed), plus a dense term: every patch showing an object must pick that object's
+  clause among the image's 6, and, for each of the clause's 8 facts, the true value among all its values (so the
+  patch features MemVP reads carry their object's facts, relations included). {st['vit']['steps']} steps x {st['vit']['batch']} images, {st['vit']['seconds'] / 60:.1f} min;
+  final hard-negative ranking accuracy {st['vit']['hardNegativeAccuracy']:.3f}, patch-clause accuracy (object and all 8 facts right) {st['vit']['patchClauseAccuracy']:.3f}.
 - LM: next-token prediction, no images, on `<s> question: ... answer: X </s>` (answers from training scenes, so it learns
   the answer prior) and on caption-conditioned QA `<s> {{3 of the 6 caption clauses, incl. the asked colour's}} question: ... answer: X </s>`
   and on object naming `<s> question: ... object: {{colour}} </s>` (without it the answer slot of a text-only LM ignores
