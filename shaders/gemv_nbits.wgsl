@@ -13,30 +13,16 @@
 
 override WG: u32 = 64u;
 
-// acc + the word's values q * x, as 4 lanes; x0/x1 = the word's 8 (4-bit, pre-multiplied by Q4_PLACE)
-// or 4 (8-bit, x1 unused) values of A.
-fn word_dot(acc: vec4<f32>, word: u32, x0: vec4<f32>, x1: vec4<f32>) -> vec4<f32> {
-  if (BITS == 4u) {
-    let q = unpack_q4_in_place(word);
-    return fma(q[0], x0, fma(q[1], x1, acc));
-  }
-  return fma(unpack_q8(word), x0, acc);
-}
-
 // Four columns' sums, each in 4 lanes.
 struct Cols4 { s0: vec4<f32>, s1: vec4<f32>, s2: vec4<f32>, s3: vec4<f32> }
 
 // Adds one packed word per column: w.j = word index of column j.
 fn word_step(acc: Cols4, w: vec4<u32>, p0: vec4<f32>, p1: vec4<f32>) -> Cols4 {
   return Cols4(
-    word_dot(acc.s0, packed[w.x], p0, p1),
-    word_dot(acc.s1, packed[w.y], p0, p1),
-    word_dot(acc.s2, packed[w.z], p0, p1),
-    word_dot(acc.s3, packed[w.w], p0, p1));
-}
-
-fn hsum(v: vec4<f32>) -> f32 {
-  return (v.x + v.y) + (v.z + v.w);
+    q_word_dot(acc.s0, packed[w.x], p0, p1, BITS),
+    q_word_dot(acc.s1, packed[w.y], p0, p1, BITS),
+    q_word_dot(acc.s2, packed[w.z], p0, p1, BITS),
+    q_word_dot(acc.s3, packed[w.w], p0, p1, BITS));
 }
 
 // 4 columns' first scale (index into `scales`) and zero-point byte (zp_col_byte).
@@ -52,8 +38,8 @@ fn fold_block(total: vec4<f32>, s: Cols4, sa: vec4<f32>, c: ColStarts, blk: u32)
   let i = c.scale + vec4<u32>(blk);
   let sc = vec4<f32>(scales[i.x], scales[i.y], scales[i.z], scales[i.w]);
   let zp = vec4<f32>(zero_point_at(c.zp.x, blk), zero_point_at(c.zp.y, blk), zero_point_at(c.zp.z, blk), zero_point_at(c.zp.w, blk));
-  let sq = vec4<f32>(hsum(s.s0), hsum(s.s1), hsum(s.s2), hsum(s.s3));
-  return fma(sc, sq - zp * hsum(sa), total);
+  let sq = vec4<f32>(q_hsum(s.s0), q_hsum(s.s1), q_hsum(s.s2), q_hsum(s.s3));
+  return fma(sc, sq - zp * q_hsum(sa), total);
 }
 
 fn store4(row: u32, col0: u32, t: vec4<f32>) {

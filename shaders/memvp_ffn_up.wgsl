@@ -101,7 +101,13 @@ fn gate(rows: vec4<u32>, row0: u32, jt: u32) {
   var g = a;
   // Tiles past D / 4 are the zero padding up to W2's block.
   let real = jt < params.D / 4u;
-  if (real) {
+  if (real && WFMT != 0u && TM == 1u) {
+    // Decoding a quantized wUp: W1's and W3's columns in one pass over the row.
+    let cols = vec4<u32>(4u * jt) + vec4<u32>(0u, 1u, 2u, 3u);
+    let t = qtile1(rows.x, cols, cols + vec4<u32>(params.D), GATED, params.nBlocks, params.blockSize, params.d / 4u);
+    a.r0 = t[0];
+    g.r0 = t[1];
+  } else if (real) {
     a = tile(rows, jt);
     if (GATED) { g = tile(rows, jt + params.D / 4u); }
   }

@@ -39,3 +39,18 @@ fn unpack_q4_in_place(word: u32) -> mat2x4<f32> {
   let hi = bitcast<vec4<i32>>(vec4<u32>(word >> 16u) & masks);
   return mat2x4<f32>(vec4<f32>(lo), vec4<f32>(hi));
 }
+
+// acc + one packed word's values times A, in 4 lanes: 4 bits -> the 8 nibbles unpacked in place against x0, x1 (the
+// word's 8 A values, already multiplied by Q4_PLACE); 8 bits -> the 4 bytes against x0 (x1 unused). Sum the lanes
+// (q_hsum) once per block, then apply scale and zero point: the per-value cost is an and, a convert and an FMA.
+fn q_word_dot(acc: vec4<f32>, word: u32, x0: vec4<f32>, x1: vec4<f32>, bits: u32) -> vec4<f32> {
+  if (bits == 4u) {
+    let q = unpack_q4_in_place(word);
+    return fma(q[0], x0, fma(q[1], x1, acc));
+  }
+  return fma(unpack_q8(word), x0, acc);
+}
+
+fn q_hsum(v: vec4<f32>) -> f32 {
+  return (v.x + v.y) + (v.z + v.w);
+}
