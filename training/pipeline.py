@@ -46,7 +46,7 @@ except ImportError:  # simple fallback progress bar
 FULL = dict(
     vit_steps=1500, vit_batch=64, vit_lr=1e-3, hard_negatives=8, hard_weight=1.0, dense_weight=4.0,
     lm_steps=1000, lm_batch=64, lm_caption_batch=16, lm_naming_batch=32, lm_lr=2e-3,
-    ft_steps=8000, ft_batch=64, ft_lr=3e-3,
+    ft_steps=8000, ft_batch=64, ft_lr=3e-3, curriculum_steps=2000,
     n=96, lam=0.01, s=0.1, mem_dropout=0.1,
 )
 SMOKE = dict(FULL, vit_steps=4, lm_steps=4, ft_steps=4, vit_batch=32, lm_batch=32, ft_batch=32)
@@ -558,7 +558,9 @@ def finetune(kind, data, lm, feats, prompts, cfg, seed, unfreeze_norms=False, lo
         for g in opt.param_groups:
             g['lr'] = cosine_lr(step, S, cfg['ft_lr'], 50) * g['mult']
         img = rng.randint(0, N, size=B)
-        qid = rng.randint(0, 36, size=B)
+        # curriculum: the first curriculum_steps sample only the non-relational questions (ids 0..17), which have no
+        # answer shortcut from image-wide statistics, so the only way down is retrieving the asked object's rows
+        qid = rng.randint(0, 18 if step < cfg.get('curriculum_steps', 0) else 36, size=B)
         ans = tr['answers'][img, qid]
         seq, plen = prompts.batch(torch.from_numpy(qid), ans)
         pos = torch.stack([plen - 1, plen], 1)  # predict answer, then eos
@@ -1069,8 +1071,8 @@ Stage times: ViT {st['vit']['seconds'] / 60:.1f} min and LM {st['lm']['seconds']
   and on object naming `<s> question: ... object: {{colour}} </s>` (without it the answer slot of a text-only LM ignores
   the asked colour and MemVP has nothing to select the asked object's memory rows with; see R6 and session 2 below).
   {st['lm']['steps']} steps x ({st['lm']['batch']} QA + {st['lm']['captionBatch']} caption-QA + {st['lm']['namingBatch']} naming texts).
-- Fine-tuning (frozen ViT and LM): {acc['steps']} steps x batch {acc['batchSize']} questions, AdamW lr {info['cfg']['ft_lr']}, cosine; loss on the answer
-  token and `</s>`. Trainable: memvp = projector + P_k + P_v ({ft['memvp']['trainableParams']} params), inputSpace = projector
+- Fine-tuning (frozen ViT and LM): {acc['steps']} steps x batch {acc['batchSize']} questions, AdamW lr {info['cfg']['ft_lr']}, cosine, the first
+  {info['cfg']['curriculum_steps']} steps on non-relational questions only (curriculum); loss on the answer token and `</s>`. Trainable: memvp = projector + P_k + P_v ({ft['memvp']['trainableParams']} params), inputSpace = projector
   ({ft['inputSpace']['trainableParams']}), noVisual = P_k + P_v ({ft['noVisual']['trainableParams']}).
 
 ## Test accuracy ({acc['memvp']['n']} questions: 200 unseen scenes x 36 questions)
