@@ -204,6 +204,33 @@ describe('memvp_ffn kernels', () => {
     expectClose(masked.out, removed.out, 1e-5, 1e-5, 'masked vs removed');
   });
 
+  it('layers that share K in one step lay it out once, and each reads it right', async () => {
+    const ctx = await gpu();
+    const [L, d, D, n] = [3, 36, 100, 7];
+    const w1 = randn(d * D, 31, 0.2);
+    const w3 = randn(d * D, 32, 0.2);
+    const w2 = randn(D * d, 33, 0.2);
+    const memK = randn(n * d, 34, 0.5);
+    const memV = randn(n * d, 35);
+    const k = upload(ctx, memK, [n, d]);
+    const v = upload(ctx, memV, [n, d]);
+    const wUp = upload(ctx, memvpUpWeightF32(w1, w3, d, D), [d, 2 * D]);
+    const w2t = upload(ctx, w2, [D, d]);
+    const layers = [41, 42].map((seed) => ({ x: randn(L * d, seed), out: empty(ctx, [L, d]) }));
+    const args = layers.map(({ x, out }): MemvpFfnArgs => ({ form: 'llama', u: upload(ctx, x, [L, d]), wUp, w2: w2t, memK: k, memV: v, s: 0.5, out }));
+    await ctx.pipelines.prepare(memvpFfnPipelines(memvpFfnConfig(args[0]!)));
+    const step = new Step(ctx);
+    for (const a of args) recordMemvpFfn(ctx, step, a);
+    // One keys layout, then pass 1 and pass 2 per layer.
+    expect(step.dispatchCount).toBe(5);
+    await step.submit();
+    for (const [i, { x, out }] of layers.entries()) {
+      const ref = memvpFfnReference({ form: 'llama', L, d, D, n, u: x, w1, w3, w2, memK, memV, s: 0.5 });
+      expectClose(await readF32(ctx, out), ref.out, F32_TOL, F32_TOL, `layer ${i}`);
+    }
+    release(ctx, k, v, wUp, w2t, ...layers.map((l) => l.out), ...args.map((a) => a.u));
+  });
+
   it('n = 0 is the plain SwiGLU FFN', async () => {
     const ctx = await gpu();
     const c: Case = { form: 'llama', L: 3, d: 64, D: 172, n: 0, residual: true };

@@ -29,6 +29,7 @@ export class Step {
   private writeBytes = 0;
   private submitted = false;
   private readonly temps: GPUBuffer[] = [];
+  private readonly made = new WeakMap<object, Map<string, unknown>>();
 
   constructor(private readonly ctx: GpuContext, readonly label = 'step') {}
 
@@ -74,6 +75,17 @@ export class Step {
     const b = this.ctx.buffers.acquire(bytes, undefined, label);
     this.temps.push(b);
     return b;
+  }
+
+  /**
+   * What `make` returns for (`owner`, `key`), made (and its work recorded) only the first time in this step: work that
+   * every consumer of one tensor would otherwise repeat, e.g. the MemVP keys' layout, shared by all decoder layers.
+   */
+  once<T>(owner: object, key: string, make: () => T): T {
+    let byKey = this.made.get(owner);
+    if (!byKey) this.made.set(owner, (byKey = new Map()));
+    if (!byKey.has(key)) byKey.set(key, make());
+    return byKey.get(key) as T;
   }
 
   /** Bytes [offset, offset+size) of `src` as they are after this step has run. */

@@ -3,8 +3,8 @@
 //   BART:  out = GELU(u W1 + b1) W2 + b2 + s * GELU(u K^T) V (+ h when a residual is given)
 // Pass 1 (memvp_ffn_up) reads u once for the columns [W1 | W3 | K^T] and writes hidden [L, Dh + n4];
 // pass 2 (memvp_ffn_down) reads hidden once for the rows [W2 ; V]. K arrives as [n, d] and is first laid out as
-// kT [d, n4] (memvp_keys_t), so pass 1 reads K^T's columns exactly as it reads W1's. Without memory entries (n = 0) these are
-// exactly the plain FFN kernels. W1 and W3 arrive as one weight wUp = [W1 | W3] along N (built once at load:
+// kT [d, n4] (memvp_keys_t, once per step for all the layers that share K), so pass 1 reads K^T's columns exactly
+// as it reads W1's. Without memory entries (n = 0) these are exactly the plain FFN kernels. W1 and W3 arrive as one weight wUp = [W1 | W3] along N (built once at load:
 // memvpUpWeightF32, concatQuantColumns), so each pass binds at most 8 storage buffers, WebGPU's default limit.
 // wUp and W2 are f32 or MatMulNBits-quantized (a partial last block along K included); K and V (shared by all
 // layers) are f32. Optional: a mask [n] multiplying each entry's contribution, and the retrieval scores
@@ -51,7 +51,7 @@ export interface MemvpFfnConfig {
 }
 
 /** The pipelines recordMemvpFfn dispatches for config c: the keys' layout, pass 1, pass 2. */
-export function memvpFfnPipelines(c: MemvpFfnConfig): PipelineSpec[] {
+export function memvpFfnPipelines(c: MemvpFfnConfig): [PipelineSpec, PipelineSpec, PipelineSpec] {
   const flag = (b: boolean) => (b ? 1 : 0);
   return [
     keysTSpec,
@@ -197,26 +197,29 @@ export function recordMemvpFfn(_ctx: GpuContext, step: Step, a: MemvpFfnArgs): v
   const parts = (w: MemvpWeight) => (isQuant(w) ? [w.packed.buffer, w.scales.buffer, w.zeroPoints?.buffer ?? dummy] : [w.buffer, dummy, dummy]);
   const up = isQuant(wUp) ? { nBlocks: quantLayout(d, wUp).nBlocks, blockSize: wUp.blockSize } : { nBlocks: 0, blockSize: 0 };
   const rowGroups = ceilDiv(ceilDiv(L, TM), WG_Y);
-  let kT = dummy;
-  if (memK) {
-    kT = step.temp(d * memTiles * 16, 'memvp kT');
-    step.dispatch({
-      pipeline: keysT!,
-      label: `${label} (keys)`,
-      uniforms: new Uniforms().u32(n, d, 4 * memTiles).data,
-      buffers: [memK.buffer, kT],
-      workgroups: [ceilDiv(4 * memTiles, 64), d],
-    });
-  }
+  // Every layer reads the same K: its layout is made once per step.
+  const kT = !memK
+    ? dummy
+    : step.once(memK, 'memvp kT', () => {
+        const t = step.temp(d * memTiles * 16, 'memvp kT');
+        step.dispatch({
+          pipeline: keysT,
+          label: `memvp keys ${shapeStr(memK.shape)} -> kT`,
+          uniforms: new Uniforms().u32(n, d, 4 * memTiles).data,
+          buffers: [memK.buffer, t],
+          workgroups: [ceilDiv(4 * memTiles, 64), d],
+        });
+        return t;
+      });
   step.dispatch({
-    pipeline: upSpec!,
+    pipeline: upSpec,
     label: `${label} (up)`,
     uniforms: new Uniforms().u32(L, d, D, n, hs4, Dh / 4, memTiles, up.nBlocks, up.blockSize, maskAt).f32(a.s).data,
     buffers: [u.buffer, ...parts(wUp), kT, epi, scores, hidden],
     workgroups: [ceilDiv(Dh / 4 + memTiles, WG_X), rowGroups],
   });
   step.dispatch({
-    pipeline: downSpec!,
+    pipeline: downSpec,
     label: `${label} (down)`,
     uniforms: new Uniforms().u32(L, d, n, hs4, Dh / 4, memTiles, down.nBlocks, down.blockSize).data,
     buffers: [hidden, ...parts(w2), memV?.buffer ?? dummy, a.b2?.buffer ?? dummy, a.residual?.buffer ?? dummy, out.buffer],
