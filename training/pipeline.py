@@ -548,6 +548,8 @@ def finetune(kind, data, lm, feats, prompts, cfg, seed, unfreeze_norms=False, lo
     groups = [g for g in groups if g['params']]
     opt = torch.optim.AdamW(groups, lr=cfg['ft_lr'], weight_decay=0.0)
     rng = np.random.RandomState(200 + seed)
+    # the curriculum below relies on the question order of docs/TASK.md: the 18 non-relational questions come first
+    assert not set(data.qtypes[:18]) & set(data.meta['relationalTypes']) and set(data.qtypes[18:]) <= set(data.meta['relationalTypes'])
     tr = data.split['train']
     N = tr['answers'].shape[0]
     B, S = cfg['ft_batch'], cfg['ft_steps']
@@ -560,7 +562,7 @@ def finetune(kind, data, lm, feats, prompts, cfg, seed, unfreeze_norms=False, lo
         img = rng.randint(0, N, size=B)
         # curriculum: the first curriculum_steps sample only the non-relational questions (ids 0..17), which have no
         # answer shortcut from image-wide statistics, so the only way down is retrieving the asked object's rows
-        qid = rng.randint(0, 18 if step < cfg.get('curriculum_steps', 0) else 36, size=B)
+        qid = rng.randint(0, 18 if step < cfg['curriculum_steps'] else 36, size=B)
         ans = tr['answers'][img, qid]
         seq, plen = prompts.batch(torch.from_numpy(qid), ans)
         pos = torch.stack([plen - 1, plen], 1)  # predict answer, then eos
