@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { main } from '../src/cli/main.js';
 import { parseManifest } from '../src/memvp/manifest.js';
 import { MemVP } from '../src/memvp/model.js';
-import { parseModel } from '../src/onnx/index.js';
+import { getAttribute, parseModel } from '../src/onnx/index.js';
 import { quantizeFile, quantizePackage, type QuantizedPackage } from '../src/quant/package.js';
 import { generateScene, questionsFor, renderScene } from '../src/scenes/index.js';
 import { captureConsole } from './helpers/console.js';
@@ -121,6 +121,30 @@ describe('memvp quantize IN_DIR OUT_DIR', () => {
     // An existing package is overwritten.
     expect(await main(['quantize', input, out, '--bits', '4'])).toBe(0);
     expect(parseManifest(readFileSync(join(out, 'manifest.json'), 'utf8'), out).dtype).toBe('q4');
+  });
+
+  it('--vision-bits quantizes the vision encoder\'s graphs with other bits than the language model\'s', async () => {
+    const out = join(work, 'cli-q4-v8');
+    expect(await main(['quantize', input, out, '--bits', '4', '--vision-bits', '8'])).toBe(0);
+    const m = parseManifest(readFileSync(join(out, 'manifest.json'), 'utf8'), out);
+    expect([m.dtype, m.quantized]).toEqual(['q4', { bits: 4, blockSize: 32, symmetric: false, skipEmbeddings: false, visionBits: 8, source: pkg.manifest.quantized!.source }]);
+    const bitsOf = (file: string) => {
+      const nodes = parseModel(readFileSync(join(out, file))).graph.nodes.filter((n) => n.opType === 'MatMulNBits');
+      return [...new Set(nodes.map((n) => getAttribute(n, 'bits', 'int')))].map(Number);
+    };
+    const vision = new Set([m.modes.memvp.vision, m.modes.inputSpace.vision]);
+    expect(vision.size).toBeGreaterThan(0);
+    for (const file of Object.keys(m.graphs).filter((f) => f.endsWith('.onnx'))) {
+      if (bitsOf(file).length) expect(bitsOf(file), file).toEqual([vision.has(file) ? 8 : 4]);
+    }
+    expect(bitsOf(m.modes.memvp.decoder)).toEqual([4]);
+    error.mockClear();
+    expect(await main(['quantize', input, join(work, 'out-v5'), '--bits', '4', '--vision-bits', '5'])).toBe(1);
+    expect(printed(error)).toMatch(/QuantizeError: bits: must be 4 or 8, got 5/);
+    error.mockClear();
+    expect(await main(['quantize', join(input, 'decoder.onnx'), join(work, 'd.onnx'), '--bits', '4', '--vision-bits', '8'])).toBe(2);
+    expect(printed(error)).toMatch(/--vision-bits is for model packages/);
+    expect(existsSync(join(work, 'out-v5')) || existsSync(join(work, 'd.onnx'))).toBe(false);
   });
 
   it('bad packages and destinations fail with a typed error naming the path, before writing anything', async () => {

@@ -21,9 +21,10 @@ const USAGE = `usage:
       MatMulNBits and every Gather (axis 0) of a constant f32 [vocab, d] table into GatherBlockQuantized (blocks
       along d); --skip-embeddings keeps the embedding tables and the vocabulary projection in f32. Prints sizes
       and the error of every quantized weight and table; OUT.onnx holds all its data (external data is read in)
-  memvp quantize IN_DIR OUT_DIR --bits 4|8 [--block 32] [--symmetric] [--skip-embeddings]
-      the same for a whole model package (IN_DIR holds manifest.json): every .onnx file quantized, the other files
-      copied, manifest.json rewritten (sha256, sizes, dtype q4|q8, "quantized"); answer/eval --model OUT_DIR take it.
+  memvp quantize IN_DIR OUT_DIR --bits 4|8 [--vision-bits 4|8] [--block 32] [--symmetric] [--skip-embeddings]
+      the same for a whole model package (IN_DIR holds manifest.json): every .onnx file quantized (the vision
+      encoder's with --vision-bits when given), the other files copied, manifest.json rewritten (sha256, sizes,
+      dtype q4|q8 from --bits, "quantized"); answer/eval --model OUT_DIR take it.
       OUT_DIR must be new, empty or a package, and not inside IN_DIR`;
 
 async function runOnnx(argv: string[]): Promise<number> {
@@ -47,7 +48,7 @@ async function runOnnx(argv: string[]): Promise<number> {
 const COMMANDS: Record<string, (argv: string[]) => Promise<number>> = {
   answer: (argv) => answerCommand(parseArgs(argv, new Set(['image', 'question', 'model', 'mode', 'max-tokens', 'backend']))),
   eval: (argv) => evalCommand(parseArgs(argv, new Set(['split', 'limit', 'mode', 'json', 'model', 'backend']))),
-  quantize: (argv) => quantizeCommand(parseArgs(argv, new Set(['bits', 'block']))),
+  quantize: (argv) => quantizeCommand(parseArgs(argv, new Set(['bits', 'vision-bits', 'block']))),
   'run-onnx': runOnnx,
 };
 

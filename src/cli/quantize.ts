@@ -1,4 +1,5 @@
-// `memvp quantize IN OUT --bits 4|8`: one ONNX file, or a whole model package when IN is a directory.
+// `memvp quantize IN OUT --bits 4|8`: one ONNX file, or a whole model package when IN is a directory
+// (--vision-bits: other bits for its vision encoder).
 import { stat } from 'node:fs/promises';
 import type { QuantBits } from '../kernels/quant.js';
 import { formatPackageReport, formatQuantizeReport } from '../quant/index.js';
@@ -16,8 +17,10 @@ export async function quantizeCommand(args: Args): Promise<number> {
     skipEmbeddings: args.options.has('skip-embeddings'),
   };
   const isDir = await stat(input).then((s) => s.isDirectory(), () => false);
+  if (args.options.has('vision-bits') && !isDir) throw new UsageError('--vision-bits is for model packages (IN a directory)');
   if (isDir) {
-    const pkg = await quantizePackage(input, output, options);
+    const visionBits = args.options.has('vision-bits') ? (numberOption(args, 'vision-bits', 0) as QuantBits) : undefined;
+    const pkg = await quantizePackage(input, output, { ...options, visionBits });
     console.log(formatPackageReport(pkg));
     console.log(`wrote ${pkg.dir} (${pkg.manifest.name}, dtype ${pkg.manifest.dtype})`);
     return 0;

@@ -205,9 +205,9 @@ export function recordMemvpFfn(_ctx: GpuContext, step: Step, a: MemvpFfnArgs): v
         step.dispatch({
           pipeline: keysT,
           label: `memvp keys ${shapeStr(memK.shape)} -> kT`,
-          uniforms: new Uniforms().u32(n, d, 4 * memTiles).data,
+          uniforms: new Uniforms().u32(n, d / 4, memTiles).data,
           buffers: [memK.buffer, t],
-          workgroups: [ceilDiv(4 * memTiles, 64), d],
+          workgroups: [ceilDiv(memTiles, 64), d / 4],
         });
         return t;
       });

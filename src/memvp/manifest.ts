@@ -16,6 +16,8 @@ export interface PackageQuantization {
   blockSize: number;
   symmetric: boolean;
   skipEmbeddings: boolean;
+  /** Bits of the vision encoder's graphs (the modes' `vision` files) when they differ from `bits`. */
+  visionBits?: 4 | 8;
   /** The source package's name. */
   source: string;
 }

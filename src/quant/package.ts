@@ -8,6 +8,7 @@ import { copyFile, mkdir, readFile, readdir, stat, writeFile } from 'node:fs/pro
 import { dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { parseManifest, type Manifest } from '../memvp/manifest.js';
 import { encodeModel, loadOnnx, readTensorBytes } from '../onnx/index.js';
+import type { QuantBits } from '../kernels/quant.js';
 import { checkQuantizeOptions, QUANTIZER_REVISION, QuantizeError, quantizeModel, type QuantizeModelOptions, type QuantizeReport } from './quantize-model.js';
 
 export interface QuantizeFileOptions extends QuantizeModelOptions {
@@ -16,6 +17,11 @@ export interface QuantizeFileOptions extends QuantizeModelOptions {
    * quantizer revision, and write that sidecar when quantizing. Default false: always quantize, no sidecar.
    */
   reuse?: boolean;
+}
+
+export interface QuantizePackageOptions extends QuantizeFileOptions {
+  /** Bits for the vision encoder's graphs (default `bits`): it feeds every layer's memory, so it may want more. */
+  visionBits?: QuantBits;
 }
 
 export interface QuantizedFile {
@@ -84,12 +90,15 @@ const isInside = (dir: string, path: string) => {
 /**
  * A copy of the package in `srcDir` (its manifest.json's files and every other file at its top level) in `dstDir`:
  * .onnx files quantized, the rest copied, and the manifest rewritten: each file's sha256 and bytes, totalBytes,
- * the graphs' ops, name + "-q4"/"-q8", dtype "q4"/"q8" and `quantized`. The options, the source (its manifest and
+ * the graphs' ops, name + "-q4"/"-q8", dtype "q4"/"q8" (the language model's bits) and `quantized`. The options, the source (its manifest and
  * files against their sha256) and the destination are checked before anything is written; a bad source or
  * destination throws QuantizeError naming the path (ModelLoadError for a malformed manifest).
  */
-export async function quantizePackage(srcDir: string, dstDir: string, options: QuantizeFileOptions): Promise<QuantizedPackage> {
-  const { bits, blockSize, symmetric, skipEmbeddings } = checkQuantizeOptions(options);
+export async function quantizePackage(srcDir: string, dstDir: string, options: QuantizePackageOptions): Promise<QuantizedPackage> {
+  const { visionBits: visionOption, ...fileOptions } = options;
+  const { bits, blockSize, symmetric, skipEmbeddings } = checkQuantizeOptions(fileOptions);
+  const visionBits = visionOption ?? bits;
+  checkQuantizeOptions({ ...fileOptions, bits: visionBits });
   const src = resolve(srcDir);
   const dst = resolve(dstDir);
   const manifestPath = join(src, 'manifest.json');
@@ -111,6 +120,7 @@ export async function quantizePackage(srcDir: string, dstDir: string, options: Q
   }
   const others = (await readdir(src, { withFileTypes: true })).filter((e) => e.isFile() && e.name !== 'manifest.json' && !Object.hasOwn(manifest.files, e.name));
 
+  const visionFiles = new Set(Object.values(manifest.modes).flatMap((m) => ('vision' in m ? [m.vision] : [])));
   const out = structuredClone(manifest);
   const files: Record<string, QuantizedFile> = {};
   const copied: string[] = [];
@@ -122,7 +132,7 @@ export async function quantizePackage(srcDir: string, dstDir: string, options: Q
       copied.push(name);
       continue;
     }
-    const q = await quantizeFile(join(src, name), to, options);
+    const q = await quantizeFile(join(src, name), to, { ...fileOptions, bits: visionFiles.has(name) ? visionBits : bits });
     files[name] = q;
     if (out.graphs[name]) out.graphs[name].ops = q.ops;
     if (out.files[name]) {
@@ -132,7 +142,7 @@ export async function quantizePackage(srcDir: string, dstDir: string, options: Q
   }
   out.name = `${manifest.name}-q${bits}`;
   out.dtype = `q${bits}`;
-  out.quantized = { bits, blockSize, symmetric, skipEmbeddings, source: manifest.name };
+  out.quantized = { bits, blockSize, symmetric, skipEmbeddings, ...(visionBits !== bits && { visionBits }), source: manifest.name };
   out.totalBytes = Object.values(out.files).reduce((s, f) => s + f.bytes, 0);
   await writeFile(join(dst, 'manifest.json'), JSON.stringify(out, null, 1) + '\n');
   return { dir: dst, manifest: out, files, copied, totalBefore: manifest.totalBytes, totalAfter: out.totalBytes };
