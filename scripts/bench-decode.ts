@@ -1,11 +1,13 @@
-// npm run bench:decode [-- --model DIR --out FILE]: decode-step time of the MemVP decoder at a short and a long
-// past (16 and 256 cached positions), timed in turns on one adapter. With the KV cache appended in place the
+// npm run bench:decode [-- --model DIR --out FILE --profile]: decode-step time of the MemVP decoder at a short and a
+// long past (16 and 256 cached positions), timed in turns on one adapter. With the KV cache appended in place the
 // two should be close: the step does not copy the past. Writes JSON (default docs/bench/decode.json) + a table.
+// --profile: afterwards, GPU time per kernel over 10 more steps (timestamp queries; src/gpu/profiler.ts), in the JSON
+// and a second table.
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { markdownTable } from '../src/bench/report.js';
 import { timeInterleaved } from '../src/bench/timing.js';
-import { GpuContext } from '../src/gpu/index.js';
+import { DispatchProfiler, GpuContext, type KernelTime } from '../src/gpu/index.js';
 import { isDeviceTensor, type Feed } from '../src/graph/executor.js';
 import { InferenceSession } from '../src/graph/session.js';
 import type { HostTensor } from '../src/graph/tensor.js';
@@ -52,6 +54,14 @@ const [tShort, tLong] = await timeInterleaved(plan, [
   { perRun: 1, run: () => short.step() },
   { perRun: 1, run: () => long.step() },
 ]);
+let profile: KernelTime[] | undefined;
+const PROFILE_STEPS = 10;
+if (process.argv.includes('--profile')) {
+  gpu.profiler = new DispatchProfiler();
+  for (let i = 0; i < PROFILE_STEPS; i++) await long.step();
+  profile = gpu.profiler.report().map((k) => ({ ...k, dispatches: k.dispatches / PROFILE_STEPS, ms: k.ms / PROFILE_STEPS }));
+  gpu.profiler = undefined;
+}
 const result = {
   adapter: gpu.adapter,
   model: dir,
@@ -64,6 +74,7 @@ const result = {
   decodeMsPast256: tLong!.medianMs,
   decodePast256OverPast16: tLong!.medianMs / tShort!.medianMs,
   timings: { past16: tShort, past256: tLong },
+  ...(profile && { profile: { what: `GPU time per kernel and decode step (past 256), mean of ${PROFILE_STEPS} steps, each dispatch in its own timed pass`, kernels: profile } }),
 };
 await mkdir(dirname(out), { recursive: true });
 await writeFile(out, JSON.stringify(result, null, 2) + '\n');
@@ -76,6 +87,10 @@ console.log(
     ],
   ),
 );
+if (profile) {
+  const total = profile.reduce((sum, k) => sum + k.ms, 0);
+  console.log(markdownTable(['kernel', 'dispatches / step', 'GPU ms / step', 'share'], profile.map((k) => [k.kernel, String(k.dispatches), k.ms.toFixed(2), `${((100 * k.ms) / total).toFixed(1)}%`])));
+}
 console.log(`past 256 / past 16 = ${result.decodePast256OverPast16.toFixed(3)} (adapter: ${gpu.adapter.description}) -> ${out}`);
 gpu.destroy();
 process.exit(0);

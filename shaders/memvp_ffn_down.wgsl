@@ -1,7 +1,9 @@
 // Pass 2 of the fused MemVP FFN: one GEMM over hidden [L, Dh + n4] for the concatenated rows [W2 ; V]:
 // out = hidden[:, :Dh] W2 + hidden[:, Dh:] V (+ b2) (+ residual). hidden's padding columns are zero, so the
 // last group of V rows is read clamped and contributes nothing, and a quantized W2 whose last block is
-// partial (D < Dh) is read in whole blocks. Each invocation owns TM (4, or 1 for decoding) rows x 4 columns.
+// partial (D < Dh) is read in whole blocks. Each invocation owns TM (4, or 1 for decoding) rows x 4 columns;
+// decoding a quantized W2 (TN = 2), 1 row x 2 column tiles, jt and jt + ceil(d / 8), which share the row's loads
+// and per-word work (qtile1 with both), as gemv_nbits shares them over 16 columns.
 // W2 is f32 [D, d] row-major (WFMT 0, read as vec4<u32> and bitcast; Dh = D) or MatMulNBits blocks (WFMT 4/8).
 //!include quant
 //!include memvp_qtile
@@ -13,6 +15,7 @@ const QTAIL = false;
 override HAS_B2: bool = false;
 override HAS_RESIDUAL: bool = false;
 override TM: u32 = 4u;
+override TN: u32 = 1u;
 override WG_X: u32 = 16u;
 override WG_Y: u32 = 4u;
 
@@ -46,6 +49,21 @@ fn axpy4(acc: vec4<f32>, x: vec4<f32>, r0: vec4<f32>, r1: vec4<f32>, r2: vec4<f3
   return acc + x.x * r0 + x.y * r1 + x.z * r2 + x.w * r3;
 }
 
+fn cols(jt: u32) -> vec4<u32> { return vec4<u32>(4u * jt) + vec4<u32>(0u, 1u, 2u, 3u); }
+
+// hidden[row, Dh:] V for the column tiles jt (into a) and jt2 (into b): the memory rows, clamped to the last entry
+// (hidden is zero past n).
+fn memory_rows(row: u32, jt: u32, jt2: u32, a: ptr<function, vec4<f32>>, b: ptr<function, vec4<f32>>) {
+  let d4 = params.d / 4u;
+  let last = params.n - 1u;
+  for (var m = 0u; m < params.memTiles; m++) {
+    let vr = min(vec4<u32>(4u * m) + vec4<u32>(0u, 1u, 2u, 3u), vec4<u32>(last)) * d4;
+    let x = hidden[row + params.Dh4 + m];
+    *a = axpy4(*a, x, memv[vr.x + jt], memv[vr.y + jt], memv[vr.z + jt], memv[vr.w + jt]);
+    if (TN == 2u) { *b = axpy4(*b, x, memv[vr.x + jt2], memv[vr.y + jt2], memv[vr.z + jt2], memv[vr.w + jt2]); }
+  }
+}
+
 fn store(row: u32, jt: u32, v: vec4<f32>) {
   let o = row * (params.d / 4u) + jt;
   var y = v;
@@ -63,6 +81,17 @@ fn main(@builtin(global_invocation_id) gid: vec3u) {
   if (row0 >= L || jt >= d4) { return; }
   let rows = min(vec4<u32>(row0) + vec4<u32>(0u, 1u, 2u, 3u), vec4<u32>(L - 1u)) * params.hs4;
   let D4 = params.Dh4;
+  if (TN == 2u) {
+    let half = (d4 + 1u) / 2u;
+    let jt2 = min(jt + half, d4 - 1u);
+    let t2 = qtile1(rows.x, cols(jt), cols(jt2), true, params.nBlocks, params.blockSize, D4);
+    var a = t2[0];
+    var b = t2[1];
+    memory_rows(rows.x, jt, jt2, &a, &b);
+    store(row0, jt, a);
+    if (jt + half < d4) { store(row0, jt + half, b); }
+    return;
+  }
   var t = QTile(vec4<f32>(0.0), vec4<f32>(0.0), vec4<f32>(0.0), vec4<f32>(0.0));
   if (WFMT == 0u) {
     for (var k = 0u; k < D4; k++) {
@@ -79,7 +108,7 @@ fn main(@builtin(global_invocation_id) gid: vec3u) {
       }
     }
   } else {
-    t = qtile(rows, vec4<u32>(4u * jt) + vec4<u32>(0u, 1u, 2u, 3u), params.nBlocks, params.blockSize, D4);
+    t = qtile(rows, cols(jt), params.nBlocks, params.blockSize, D4);
   }
   let last = params.n - 1u;
   for (var m = 0u; m < params.memTiles; m++) {

@@ -171,6 +171,9 @@ describe('memvp_ffn kernels', () => {
     await check({ form: 'llama', L: 3, d: 64, D: 344, n: 7, bits: 4, blockSize: 32, residual: true });
     await check({ form: 'llama', L: 1, d: 64, D: 344, n: 7, bits: 8, blockSize: 32, symmetric: true, residual: true });
     await check({ form: 'bart', L: 5, d: 40, D: 100, n: 7, bits: 4, blockSize: 32, residual: true, bias: true, mask: Float32Array.from([1, 0, 1, 1, 0, 1, 1]), scores: true });
+    // Decoding a quantized W2 takes two column tiles per invocation: d / 4 odd leaves the last invocation one.
+    await check({ form: 'llama', L: 1, d: 36, D: 100, n: 7, bits: 4, blockSize: 32, residual: true });
+    await check({ form: 'bart', L: 1, d: 44, D: 64, n: 5, bits: 8, blockSize: 16, residual: true, bias: true });
     // Mixed: quantized W1/W3, f32 W2; and n = 0.
     await check({ form: 'llama', L: 5, d: 64, D: 160, n: 0, bits: 4, blockSize: 32, quantDown: false, residual: true });
   });

@@ -3,6 +3,7 @@
 import { BufferPool } from './buffers.js';
 import { DeviceLostError, GpuError, GpuOutOfMemoryError, GpuUnavailableError, GpuValidationError } from './errors.js';
 import { PipelineCache } from './pipelines.js';
+import type { DispatchProfiler } from './profiler.js';
 import { isNode } from '../platform.js';
 
 export const OPTIONAL_FEATURES = ['subgroups', 'shader-f16', 'timestamp-query'] as const;
@@ -47,6 +48,8 @@ function describe(info: GPUAdapterInfo): AdapterDescription {
 export class GpuContext {
   readonly buffers: BufferPool;
   readonly pipelines: PipelineCache;
+  /** When set, steps time every dispatch with timestamp queries (needs 'timestamp-query'; see profiler.ts). */
+  profiler: DispatchProfiler | undefined;
   private lost: GPUDeviceLostInfo | undefined;
   private readonly lostListeners = new Set<(err: DeviceLostError) => void>();
 

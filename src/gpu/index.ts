@@ -4,6 +4,8 @@ export { BufferPool, STORAGE, sizeClass } from './buffers.js';
 export type { PoolStats } from './buffers.js';
 export { PipelineCache, pipelineKey } from './pipelines.js';
 export type { KernelSource, PipelineSpec } from './pipelines.js';
+export { DispatchProfiler } from './profiler.js';
+export type { KernelTime } from './profiler.js';
 export { Step } from './step.js';
 export type { Binding, Dispatch } from './step.js';
 export { numel, shapeStr } from './tensor.js';

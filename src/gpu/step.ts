@@ -2,7 +2,7 @@
 // packs every dispatch's uniforms into one buffer, encodes everything in a single compute pass sequence,
 // submits once, and only then are readbacks mapped. This keeps the CPU-GPU round trips to one per step.
 import type { GpuContext } from './device.js';
-import { KernelShapeError } from './errors.js';
+import { GpuError, KernelShapeError } from './errors.js';
 import type { PipelineSpec } from './pipelines.js';
 
 export type Binding = GPUBuffer | { buffer: GPUBuffer; offset?: number; size?: number };
@@ -22,6 +22,16 @@ type Op =
   | { kind: 'write'; dst: GPUBuffer; dstOffset: number; data: Uint8Array; stagingOffset: number }
   | { kind: 'copy'; src: GPUBuffer; srcOffset: number; dst: GPUBuffer; dstOffset: number; size: number }
   | { kind: 'read'; src: GPUBuffer; offset: number; size: number; staging: GPUBuffer; resolve: (b: ArrayBuffer) => void; reject: (e: unknown) => void };
+
+const QUERY_RESOLVE_SRC = 0x200 | 0x4; // QUERY_RESOLVE | COPY_SRC
+
+interface Timing {
+  /** Kernel name of each dispatch, in order. */
+  kernels: string[];
+  querySet: GPUQuerySet;
+  resolved: GPUBuffer;
+  staging: GPUBuffer;
+}
 
 export class Step {
   private readonly ops: Op[] = [];
@@ -101,6 +111,7 @@ export class Step {
     const reads = this.ops.filter((o): o is Extract<Op, { kind: 'read' }> => o.kind === 'read');
     let uniformBuf: GPUBuffer | undefined;
     let writeBuf: GPUBuffer | undefined;
+    let timing: Timing | undefined;
     try {
       await this.ctx.guard(this.label, () => {
         if (this.uniformBytes > 0) {
@@ -120,8 +131,17 @@ export class Step {
           device.queue.writeBuffer(writeBuf, 0, staging);
         }
         const encoder = device.createCommandEncoder({ label: this.label });
+        timing = this.ctx.profiler && this.startTiming();
         let pass: GPUComputePassEncoder | undefined;
+        let timed = 0;
         for (const op of this.ops) {
+          if (op.kind === 'dispatch' && timing) {
+            const i = timed++;
+            const own = encoder.beginComputePass({ label: op.d.label, timestampWrites: { querySet: timing.querySet, beginningOfPassWriteIndex: 2 * i, endOfPassWriteIndex: 2 * i + 1 } });
+            this.encodeDispatch(own, op.d, op.uniformOffset, uniformBuf);
+            own.end();
+            continue;
+          }
           if (op.kind === 'dispatch') {
             pass ??= encoder.beginComputePass({ label: this.label });
             this.encodeDispatch(pass, op.d, op.uniformOffset, uniformBuf);
@@ -134,6 +154,10 @@ export class Step {
           else encoder.copyBufferToBuffer(op.src, op.offset, op.staging, 0, Math.ceil(op.size / 4) * 4);
         }
         pass?.end();
+        if (timing) {
+          encoder.resolveQuerySet(timing.querySet, 0, 2 * timing.kernels.length, timing.resolved, 0);
+          encoder.copyBufferToBuffer(timing.resolved, 0, timing.staging, 0, 16 * timing.kernels.length);
+        }
         device.queue.submit([encoder.finish()]);
       });
     } catch (e) {
@@ -141,6 +165,7 @@ export class Step {
         r.reject(e);
         this.ctx.buffers.release(r.staging);
       }
+      if (timing) this.endTiming(timing, false);
       throw e;
     } finally {
       if (uniformBuf) this.ctx.buffers.release(uniformBuf);
@@ -160,6 +185,36 @@ export class Step {
         }
       }),
     );
+    if (timing) await this.endTiming(timing, true);
+  }
+
+  /** The query set and buffers that time this step's dispatches for ctx.profiler. */
+  private startTiming(): Timing {
+    if (!this.ctx.features.has('timestamp-query')) throw new GpuError(`${this.label}: profiling needs the 'timestamp-query' feature, which this adapter did not grant`);
+    const kernels = this.ops.flatMap((o) => (o.kind === 'dispatch' ? [o.d.pipeline.kernel.name] : []));
+    const count = Math.max(1, kernels.length);
+    return {
+      kernels,
+      querySet: this.ctx.device.createQuerySet({ type: 'timestamp', count: 2 * count }),
+      resolved: this.ctx.buffers.acquire(16 * count, QUERY_RESOLVE_SRC, 'timestamps'),
+      staging: this.ctx.buffers.acquireReadback(16 * count),
+    };
+  }
+
+  /** Adds each dispatch's GPU time to ctx.profiler (when the step ran) and frees the timing resources. */
+  private async endTiming(t: Timing, ran: boolean): Promise<void> {
+    try {
+      if (ran && t.kernels.length > 0) {
+        await t.staging.mapAsync(0x1 /* GPUMapMode.READ */, 0, 16 * t.kernels.length);
+        const stamps = new BigUint64Array(t.staging.getMappedRange(0, 16 * t.kernels.length));
+        t.kernels.forEach((k, i) => this.ctx.profiler?.add(k, Number(stamps[2 * i + 1]! - stamps[2 * i]!)));
+        t.staging.unmap();
+      }
+    } finally {
+      t.querySet.destroy();
+      this.ctx.buffers.release(t.resolved);
+      this.ctx.buffers.release(t.staging);
+    }
   }
 
   private encodeDispatch(pass: GPUComputePassEncoder, d: Dispatch, uniformOffset: number, uniformBuf?: GPUBuffer): void {

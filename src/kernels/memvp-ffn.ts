@@ -31,6 +31,9 @@ const FORM_ACT: Record<MemvpForm, Activation> = { llama: 'silu', bart: 'gelu_erf
 // x 16 rows); decoding (L = 1) takes 1 row per invocation and 64 x 1 invocations so no work is wasted.
 const tiling = (decode: boolean) => (decode ? { TM: 1, WG_X: 64, WG_Y: 1 } : { TM: 4, WG_X: 16, WG_Y: 4 });
 
+// Pass 2's column tiles per invocation: decoding a quantized W2, two tiles share the row's loads and per-word work.
+const downTiles = (c: Pick<MemvpFfnConfig, 'decode' | 'downBits'>) => (c.decode && c.downBits !== 0 ? 2 : 1);
+
 /** What the pipelines specialise on; recordMemvpFfn derives it from its arguments. */
 export interface MemvpFfnConfig {
   form: MemvpForm;
@@ -71,7 +74,7 @@ export function memvpFfnPipelines(c: MemvpFfnConfig): [PipelineSpec, PipelineSpe
     },
     {
       kernel: downKernel,
-      constants: { WFMT: c.downBits, HAS_ZP: flag(c.downZeroPoints), HAS_B2: flag(c.hasB2), HAS_RESIDUAL: flag(c.hasResidual), ...tiling(c.decode) },
+      constants: { WFMT: c.downBits, HAS_ZP: flag(c.downZeroPoints), HAS_B2: flag(c.hasB2), HAS_RESIDUAL: flag(c.hasResidual), TN: downTiles(c), ...tiling(c.decode) },
     },
   ];
 }
@@ -223,7 +226,7 @@ export function recordMemvpFfn(_ctx: GpuContext, step: Step, a: MemvpFfnArgs): v
     label: `${label} (down)`,
     uniforms: new Uniforms().u32(L, d, n, hs4, Dh / 4, memTiles, down.nBlocks, down.blockSize).data,
     buffers: [hidden, ...parts(w2), memV?.buffer ?? dummy, a.b2?.buffer ?? dummy, a.residual?.buffer ?? dummy, out.buffer],
-    workgroups: [ceilDiv(d / 4, WG_X), rowGroups],
+    workgroups: [ceilDiv(ceilDiv(d / 4, downTiles(config)), WG_X), rowGroups],
   });
 }
 
