@@ -183,7 +183,8 @@ async function accuracy(demo: string): Promise<AccuracyPart> {
     const quant = await import('../src/quant/package.js');
     const acc = await import('../src/bench/latency-accuracy.js');
     const t0 = performance.now();
-    const q4 = await quant.quantizePackage(demo, join(args['quant-dir'], 'demo-q4-package'), { bits: 4, reuse: true });
+    // The zoo's 4-bit package settings (npm run zoo:q4): 4-bit language model, 8-bit vision encoder.
+    const q4 = await quant.quantizePackage(demo, join(args['quant-dir'], 'demo-q4-package'), { bits: 4, visionBits: 8, reuse: true });
     console.log(`bench: 4-bit demo package in ${q4.dir}; memvp eval --split test --limit ${evalImages} (f32, then 4-bit) ...`);
     const agree = await acc.answerAgreement(demo, q4.dir, 'test', evalImages);
     // --quick: accuracies from the agreement pass (scored like memvp eval); full: from memvp eval itself as well.

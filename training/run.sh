@@ -26,5 +26,5 @@ npx vite-node scripts/export-dataset.ts -- --out "$DATA" $FLAG
 $PY training/pipeline.py --data "$DATA" --work "$WORK" --models "$MODELS" --bench "$BENCH" $FLAG ${EXTRA[@]+"${EXTRA[@]}"}
 npx vite-node scripts/check-onnx.ts -- "$WORK/onnx-check" "$MODELS"
 # the 4-bit copy of the package that the zoo ships beside it (npm run zoo:q4 does the same for the default paths)
-npx vite-node scripts/memvp.ts -- quantize "$MODELS" "$MODELS-q4" --bits 4
+npx vite-node scripts/memvp.ts -- quantize "$MODELS" "$MODELS-q4" --bits 4 --vision-bits 8
 echo "== train: done in $(( $(date +%s) - START )) s -> $MODELS, $BENCH"
