@@ -3,7 +3,7 @@
 // last group of V rows is read clamped and contributes nothing, and a quantized W2 whose last block is
 // partial (D < Dh) is read in whole blocks. Each invocation owns TM (4, or 1 for decoding) rows x 4 columns;
 // decoding a quantized W2 (TN = 2), 1 row x 2 column tiles, jt and jt + ceil(d / 8), which share the row's loads
-// and per-word work (qtile1 with both), as gemv_nbits shares them over 16 columns.
+// and per-word work (qtile1 with 2 groups), as gemv_nbits shares them over 16 columns.
 // W2 is f32 [D, d] row-major (WFMT 0, read as vec4<u32> and bitcast; Dh = D) or MatMulNBits blocks (WFMT 4/8).
 //!include quant
 //!include memvp_qtile
@@ -84,9 +84,9 @@ fn main(@builtin(global_invocation_id) gid: vec3u) {
   if (TN == 2u) {
     let half = (d4 + 1u) / 2u;
     let jt2 = min(jt + half, d4 - 1u);
-    let t2 = qtile1(rows.x, cols(jt), cols(jt2), true, params.nBlocks, params.blockSize, D4);
-    var a = t2[0];
-    var b = t2[1];
+    let t2 = qtile1(rows.x, QCols(cols(jt), cols(jt2), vec4<u32>(), vec4<u32>()), 2u, params.nBlocks, params.blockSize, D4);
+    var a = t2.r0;
+    var b = t2.r1;
     memory_rows(rows.x, jt, jt2, &a, &b);
     store(row0, jt, a);
     if (jt + half < d4) { store(row0, jt + half, b); }

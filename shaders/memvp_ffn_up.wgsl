@@ -4,7 +4,7 @@
 // hidden is [L, Dh + n4]: Dh is D, or D rounded up to W2's quantization block when that is partial (the
 // columns D..Dh are zeros, so pass 2 reads whole blocks), n4 = n rounded up to 4; padding columns are zeros.
 // Each invocation owns TM (4, or 1 for decoding) rows x 4 columns in registers (no shared memory:
-// barriers are slow on software adapters). Column tiles [0, Dh/4) are the gate, the rest the memory entries.
+// barriers are slow on software adapters); decoding a quantized wUp (TN = 2), 1 row x 2 gate tiles. Column tiles [0, Dh/4) are the gate, the rest the memory entries.
 // W1 and W3 come as one weight wUp [d, 2D] = [W1 | W3] (GATED; [d, D] = W1 otherwise): f32 row-major (WFMT 0,
 // read as vec4<u32> and bitcast) or MatMulNBits blocks (WFMT 4/8) of its 2D (or D) columns. b1 and the mask
 // share one buffer `epi` = [b1 (D values, with HAS_B1) | mask (n values, with HAS_MASK)]: 8 storage buffers.
@@ -21,6 +21,7 @@ override HAS_B1: bool = false;
 override HAS_MASK: bool = false;
 override HAS_SCORES: bool = false;
 override TM: u32 = 4u;
+override TN: u32 = 1u;
 override WG_X: u32 = 16u;
 override WG_Y: u32 = 4u;
 
@@ -96,31 +97,47 @@ fn gate_value(a: vec4<f32>, g: vec4<f32>, bias: vec4<f32>) -> vec4<f32> {
   return act4(v);
 }
 
-fn gate(rows: vec4<u32>, row0: u32, jt: u32) {
-  var a = QTile(vec4<f32>(0.0), vec4<f32>(0.0), vec4<f32>(0.0), vec4<f32>(0.0));
-  var g = a;
-  // Tiles past D / 4 are the zero padding up to W2's block.
+// hidden[row, gate tile jt] from the tile's W1 (a) and W3 (g) sums; tiles past D / 4 are the zero padding up to
+// W2's block.
+fn gate_row(row: u32, jt: u32, a: vec4<f32>, g: vec4<f32>) {
   let real = jt < params.D / 4u;
-  if (real && WFMT != 0u && TM == 1u) {
-    // Decoding a quantized wUp: W1's and W3's columns in one pass over the row.
-    let cols = vec4<u32>(4u * jt) + vec4<u32>(0u, 1u, 2u, 3u);
-    let t = qtile1(rows.x, cols, cols + vec4<u32>(params.D), GATED, params.nBlocks, params.blockSize, params.d / 4u);
-    a.r0 = t[0];
-    g.r0 = t[1];
-  } else if (real) {
+  var bias = vec4<f32>(0.0);
+  if (HAS_B1 && real) { bias = vec4<f32>(epi[4u * jt], epi[4u * jt + 1u], epi[4u * jt + 2u], epi[4u * jt + 3u]); }
+  hidden[row * params.hs4 + jt] = select(0.0, 1.0, real) * gate_value(a, g, bias);
+}
+
+fn gate(rows: vec4<u32>, row0: u32, jt: u32) {
+  var a = QTile();
+  var g = a;
+  if (jt < params.D / 4u) {
     a = tile(rows, jt);
     if (GATED) { g = tile(rows, jt + params.D / 4u); }
   }
-  var bias = vec4<f32>(0.0);
-  if (HAS_B1 && real) { bias = vec4<f32>(epi[4u * jt], epi[4u * jt + 1u], epi[4u * jt + 2u], epi[4u * jt + 3u]); }
   let L = params.L;
-  let hs4 = params.hs4;
-  let keep = select(0.0, 1.0, real);
-  hidden[row0 * hs4 + jt] = keep * gate_value(a.r0, g.r0, bias);
+  gate_row(row0, jt, a.r0, g.r0);
   if (TM == 1u) { return; }
-  if (row0 + 1u < L) { hidden[(row0 + 1u) * hs4 + jt] = keep * gate_value(a.r1, g.r1, bias); }
-  if (row0 + 2u < L) { hidden[(row0 + 2u) * hs4 + jt] = keep * gate_value(a.r2, g.r2, bias); }
-  if (row0 + 3u < L) { hidden[(row0 + 3u) * hs4 + jt] = keep * gate_value(a.r3, g.r3, bias); }
+  if (row0 + 1u < L) { gate_row(row0 + 1u, jt, a.r1, g.r1); }
+  if (row0 + 2u < L) { gate_row(row0 + 2u, jt, a.r2, g.r2); }
+  if (row0 + 3u < L) { gate_row(row0 + 3u, jt, a.r3, g.r3); }
+}
+
+// Decoding a quantized wUp (TN = 2): gate tiles jt and jt + ceil(gateTiles / 2), W1's and W3's columns of both
+// (16 columns, or 8 without W3), in one pass over the row.
+fn gate_pair(row: u32, jt: u32) {
+  let jt2 = jt + (params.gateTiles + 1u) / 2u;
+  let last = params.D / 4u - 1u;
+  let c1 = vec4<u32>(4u * min(jt, last)) + vec4<u32>(0u, 1u, 2u, 3u);
+  let c2 = vec4<u32>(4u * min(jt2, last)) + vec4<u32>(0u, 1u, 2u, 3u);
+  let w3 = vec4<u32>(params.D);
+  var t = QTile();
+  if (GATED) {
+    t = qtile1(row, QCols(c1, c1 + w3, c2, c2 + w3), 4u, params.nBlocks, params.blockSize, params.d / 4u);
+  } else {
+    let t2 = qtile1(row, QCols(c1, c2, c1, c2), 2u, params.nBlocks, params.blockSize, params.d / 4u);
+    t = QTile(t2.r0, vec4<f32>(0.0), t2.r1, vec4<f32>(0.0));
+  }
+  gate_row(0u, jt, t.r0, t.r1);
+  if (jt2 < params.gateTiles) { gate_row(0u, jt2, t.r2, t.r3); }
 }
 
 fn mem_row(row: u32, e0: u32, m: vec4<f32>, keep: vec4<f32>) {
@@ -175,11 +192,15 @@ fn memory(rows: vec4<u32>, row0: u32, mt: u32) {
 fn main(@builtin(global_invocation_id) gid: vec3u) {
   let tileId = gid.x;
   let row0 = TM * gid.y;
-  if (row0 >= params.L || tileId >= params.gateTiles + params.memTiles) { return; }
+  // Invocations [0, gateInv) own TN gate tiles each, the next memTiles one memory tile each.
+  let gateInv = (params.gateTiles + TN - 1u) / TN;
+  if (row0 >= params.L || tileId >= gateInv + params.memTiles) { return; }
   let rows = min(vec4<u32>(row0) + vec4<u32>(0u, 1u, 2u, 3u), vec4<u32>(params.L - 1u)) * (params.d / 4u);
-  if (tileId < params.gateTiles) {
-    gate(rows, row0, tileId);
+  if (tileId >= gateInv) {
+    memory(rows, row0, tileId - gateInv);
+  } else if (TN == 2u) {
+    gate_pair(rows.x, tileId);
   } else {
-    memory(rows, row0, tileId - params.gateTiles);
+    gate(rows, row0, tileId);
   }
 }

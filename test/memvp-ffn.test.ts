@@ -176,6 +176,8 @@ describe('memvp_ffn kernels', () => {
     await check({ form: 'bart', L: 1, d: 44, D: 64, n: 5, bits: 8, blockSize: 16, residual: true, bias: true });
     // Mixed: quantized W1/W3, f32 W2; and n = 0.
     await check({ form: 'llama', L: 5, d: 64, D: 160, n: 0, bits: 4, blockSize: 32, quantDown: false, residual: true });
+    // Decoding takes two gate tiles per invocation: an odd number of them (D / 4 = 25) leaves the last one alone.
+    await check({ form: 'llama', L: 1, d: 64, D: 100, n: 7, bits: 4, blockSize: 32, quantDown: false, residual: true });
   });
 
   it('writes the scores act(u K^T), before the mask and s', async () => {

@@ -68,68 +68,71 @@ fn qstep(t: ptr<function, QTile>, asum: ptr<function, vec4<f32>>, rows: vec4<u32
   }
 }
 
-// Decoding (TM = 1): one row times 4 columns `ca` (and 4 more, `cb`, when `both`: the LLaMA form's W1 and W3 tiles
-// share the row's A loads) the way gemv_nbits does it. Per word each column's values are unpacked in place and
-// multiplied into 4 lanes (q_word_dot); the lanes are summed, and scale and zero point applied, once per block.
-// On SwiftShader this took the 4-bit decode FFN (d 1024, D 2816) from 1.65x to about 1.25x the f32 one; qstep's
-// dot products pay off only when 4 rows share each unpacked word. Returns the columns' sums: [0] for ca, [1] for cb.
-fn qtile1(row: u32, ca: vec4<u32>, cb: vec4<u32>, both: bool, nBlocks: u32, blockSize: u32, k4End: u32) -> mat2x4<f32> {
-  var acc = mat2x4<f32>(vec4<f32>(0.0), vec4<f32>(0.0));
+// Decoding (TM = 1): one row times `groups` (1, 2 or 4) groups of 4 columns (cols.a, .b, .c, .d), the way
+// gemv_nbits does it: the row's A values of each word are loaded and scaled once for all the groups' columns;
+// per word each column's values are unpacked in place and multiplied into 4 lanes (q_word_dot); the lanes are
+// summed, and scale and zero point applied, once per block. Returns group g's 4 column sums in r<g>. Sharing the
+// row over 16 columns (4 groups) is what makes 4 bits beat f32 on a compute-bound adapter; qstep's dot products
+// pay off only when 4 rows share each unpacked word.
+struct QCols { a: vec4<u32>, b: vec4<u32>, c: vec4<u32>, d: vec4<u32> }
+struct QLanes { a: QTile, b: QTile, c: QTile, d: QTile }
+
+fn qtile1(row: u32, cols: QCols, groups: u32, nBlocks: u32, blockSize: u32, k4End: u32) -> QTile {
+  var acc = QTile();
   let chunks = blockSize * QBITS / 128u;
   let wordK4 = 8u / QBITS;  // A vec4s per u32 word: 2 for 4 bits, 1 for 8 bits
   for (var b = 0u; b < nBlocks; b++) {
-    var sa = QTile(vec4<f32>(0.0), vec4<f32>(0.0), vec4<f32>(0.0), vec4<f32>(0.0));
-    var sb = sa;
+    var s = QLanes();
     var asum = vec4<f32>(0.0);
-    let baseA = (ca * nBlocks + vec4<u32>(b)) * chunks;
-    let baseB = (cb * nBlocks + vec4<u32>(b)) * chunks;
     var k4 = (b * blockSize) / 4u;
     for (var c = 0u; c < chunks; c++) {
-      let a0 = qw(baseA.x + c);
-      let a1 = qw(baseA.y + c);
-      let a2 = qw(baseA.z + c);
-      let a3 = qw(baseA.w + c);
-      var b0 = vec4<u32>(0u);
-      var b1 = b0;
-      var b2 = b0;
-      var b3 = b0;
-      if (both) {
-        b0 = qw(baseB.x + c);
-        b1 = qw(baseB.y + c);
-        b2 = qw(baseB.z + c);
-        b3 = qw(baseB.w + c);
+      let x0 = qword_a(row, k4, k4End, &asum);
+      let x1 = qword_a(row, k4 + wordK4, k4End, &asum);
+      let x2 = qword_a(row, k4 + 2u * wordK4, k4End, &asum);
+      let x3 = qword_a(row, k4 + 3u * wordK4, k4End, &asum);
+      s.a = qgroup(s.a, cols.a, b, c, nBlocks, chunks, x0, x1, x2, x3);
+      if (groups > 1u) { s.b = qgroup(s.b, cols.b, b, c, nBlocks, chunks, x0, x1, x2, x3); }
+      if (groups > 2u) {
+        s.c = qgroup(s.c, cols.c, b, c, nBlocks, chunks, x0, x1, x2, x3);
+        s.d = qgroup(s.d, cols.d, b, c, nBlocks, chunks, x0, x1, x2, x3);
       }
-      qword1(&sa, &sb, &asum, both, row, k4, k4End, vec4<u32>(a0.x, a1.x, a2.x, a3.x), vec4<u32>(b0.x, b1.x, b2.x, b3.x));
-      qword1(&sa, &sb, &asum, both, row, k4 + wordK4, k4End, vec4<u32>(a0.y, a1.y, a2.y, a3.y), vec4<u32>(b0.y, b1.y, b2.y, b3.y));
-      qword1(&sa, &sb, &asum, both, row, k4 + 2u * wordK4, k4End, vec4<u32>(a0.z, a1.z, a2.z, a3.z), vec4<u32>(b0.z, b1.z, b2.z, b3.z));
-      qword1(&sa, &sb, &asum, both, row, k4 + 3u * wordK4, k4End, vec4<u32>(a0.w, a1.w, a2.w, a3.w), vec4<u32>(b0.w, b1.w, b2.w, b3.w));
       k4 += 4u * wordK4;
     }
     let sum = q_hsum(asum);
-    acc[0] += qfold(sa, ca, b, nBlocks, sum);
-    if (both) { acc[1] += qfold(sb, cb, b, nBlocks, sum); }
+    acc.r0 += qfold(s.a, cols.a, b, nBlocks, sum);
+    if (groups > 1u) { acc.r1 += qfold(s.b, cols.b, b, nBlocks, sum); }
+    if (groups > 2u) {
+      acc.r2 += qfold(s.c, cols.c, b, nBlocks, sum);
+      acc.r3 += qfold(s.d, cols.d, b, nBlocks, sum);
+    }
   }
   return acc;
 }
 
-// One word per column (wa for ca, wb for cb) against the row's A values from vec4 k4 on: s.rj holds column j's lanes.
-fn qword1(sa: ptr<function, QTile>, sb: ptr<function, QTile>, asum: ptr<function, vec4<f32>>, both: bool, row: u32, k4: u32, k4End: u32, wa: vec4<u32>, wb: vec4<u32>) {
+// The row's A values of one word from vec4 k4 on (8 for 4 bits: [0] and [1]; 4 for 8 bits: [0]), ready for
+// q_word_dot (4 bits: times Q4_PLACE); adds them to asum.
+fn qword_a(row: u32, k4: u32, k4End: u32, asum: ptr<function, vec4<f32>>) -> mat2x4<f32> {
   let x0 = qload(row, k4, k4End);
   var x1 = vec4<f32>(0.0);
   if (QBITS == 4u) { x1 = qload(row, k4 + 1u, k4End); }
   *asum += x0 + x1;
-  let p0 = select(x0, x0 * Q4_PLACE, QBITS == 4u);
-  let p1 = x1 * Q4_PLACE;
-  (*sa).r0 = q_word_dot((*sa).r0, wa.x, p0, p1, QBITS);
-  (*sa).r1 = q_word_dot((*sa).r1, wa.y, p0, p1, QBITS);
-  (*sa).r2 = q_word_dot((*sa).r2, wa.z, p0, p1, QBITS);
-  (*sa).r3 = q_word_dot((*sa).r3, wa.w, p0, p1, QBITS);
-  if (both) {
-    (*sb).r0 = q_word_dot((*sb).r0, wb.x, p0, p1, QBITS);
-    (*sb).r1 = q_word_dot((*sb).r1, wb.y, p0, p1, QBITS);
-    (*sb).r2 = q_word_dot((*sb).r2, wb.z, p0, p1, QBITS);
-    (*sb).r3 = q_word_dot((*sb).r3, wb.w, p0, p1, QBITS);
-  }
+  return mat2x4<f32>(select(x0, x0 * Q4_PLACE, QBITS == 4u), x1 * Q4_PLACE);
+}
+
+// t + chunk c of block b of the 4 columns `cols` (4 words each) against the chunk's A words x0..x3: t.rj holds
+// column j's lanes.
+fn qgroup(t: QTile, cols: vec4<u32>, b: u32, c: u32, nBlocks: u32, chunks: u32, x0: mat2x4<f32>, x1: mat2x4<f32>, x2: mat2x4<f32>, x3: mat2x4<f32>) -> QTile {
+  let base = (cols * nBlocks + vec4<u32>(b)) * chunks + vec4<u32>(c);
+  return QTile(qwords(t.r0, qw(base.x), x0, x1, x2, x3), qwords(t.r1, qw(base.y), x0, x1, x2, x3),
+               qwords(t.r2, qw(base.z), x0, x1, x2, x3), qwords(t.r3, qw(base.w), x0, x1, x2, x3));
+}
+
+// lanes + one column's 4 words against their A values.
+fn qwords(lanes: vec4<f32>, w: vec4<u32>, x0: mat2x4<f32>, x1: mat2x4<f32>, x2: mat2x4<f32>, x3: mat2x4<f32>) -> vec4<f32> {
+  var r = q_word_dot(lanes, w.x, x0[0], x0[1], QBITS);
+  r = q_word_dot(r, w.y, x1[0], x1[1], QBITS);
+  r = q_word_dot(r, w.z, x2[0], x2[1], QBITS);
+  return q_word_dot(r, w.w, x3[0], x3[1], QBITS);
 }
 
 // scale * (sum(q a) - zp * sum(a)) of block b for the 4 columns `cols`, from their lanes s and sum(a).
@@ -145,7 +148,7 @@ fn qfold(s: QTile, cols: vec4<u32>, b: u32, nBlocks: u32, asum: f32) -> vec4<f32
 fn qtile(rows: vec4<u32>, cols: vec4<u32>, nBlocks: u32, blockSize: u32, k4End: u32) -> QTile {
   var acc = QTile(vec4<f32>(0.0), vec4<f32>(0.0), vec4<f32>(0.0), vec4<f32>(0.0));
   if (TM == 1u) {
-    acc.r0 = qtile1(rows.x, cols, cols, false, nBlocks, blockSize, k4End)[0];
+    acc.r0 = qtile1(rows.x, QCols(cols, cols, cols, cols), 1u, nBlocks, blockSize, k4End).r0;
     return acc;
   }
   let chunks = blockSize * QBITS / 128u;       // 16-byte loads per block

@@ -9,7 +9,7 @@ import { matmulConfig } from '../kernels/matmul-common.js';
 import { matmulNBitsConfig, matmulNBitsPipeline, recordMatmulNBits } from '../kernels/matmul-nbits.js';
 import { matmulPipeline, recordMatmul } from '../kernels/matmul.js';
 import { memvpFfnConfig, memvpFfnPipelines, memvpUpWeightF32, recordMemvpFfn, type MemvpFfnArgs } from '../kernels/memvp-ffn.js';
-import { quantizeBlockwise, releaseQuantWeight, uploadQuantWeight, type QuantWeight } from '../kernels/quant.js';
+import { concatQuantColumns, quantizeBlockwise, releaseQuantWeight, uploadQuantWeight, type QuantWeight } from '../kernels/quant.js';
 import { DataType, encodeModel, makeNode, makeSingleNodeModel, makeValueInfo } from '../onnx/index.js';
 import type { AdapterFacts, KernelBenchResult } from './report.js';
 import { gflops, runStep, timeInterleaved, uniform } from './timing.js';
@@ -41,7 +41,7 @@ const METHOD =
   'copying inputs into and the output out of the wasm heap). MatMul model: one ONNX MatMul node with A and B as graph ' +
   'inputs (no initializer), built with src/onnx. Medians over `runs` timed runs after `warmup` untimed ones; compared ' +
   'measurements are timed in turns. FFN: LLaMA form (SwiGLU), f32 weights, residual, s = 1; the plain FFN is the same ' +
-  'two pipelines with n = 0. GEMV: A [1,K] times W [K,N]; q4 = MatMulNBits layout, 4 bits, block 32, with zero points; ' +
+  'two pipelines with n = 0; the decode FFN (L = 1) compares 4-bit wUp and W2 (block 32, zero points) with f32. GEMV: A [1,K] times W [K,N]; q4 = MatMulNBits layout, 4 bits, block 32, with zero points; ' +
   'bytes read = A plus the weight tensors (packed, scales, zero points) at their logical sizes (numel x 4).';
 
 function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
@@ -175,6 +175,35 @@ async function ffn(ctx: GpuContext, o: KernelBenchOptions, raw: Raw): Promise<nu
   return tm!.medianMs / tp!.medianMs;
 }
 
+/** The fused MemVP FFN at L = 1 (decoding): f32 time over 4-bit (wUp and W2) time. */
+async function ffnDecode(ctx: GpuContext, o: KernelBenchOptions, raw: Raw): Promise<number> {
+  const { n, d, D } = BENCH_SHAPES.ffn;
+  const q4 = BENCH_SHAPES.q4;
+  const [w1, w3] = [uniform(d * D, 5, 1 / Math.sqrt(d)), uniform(d * D, 6, 1 / Math.sqrt(d))];
+  const w2 = uniform(D * d, 7, 1 / Math.sqrt(D));
+  const u = upload(ctx, uniform(d, 3), [1, d]);
+  const residual = upload(ctx, uniform(d, 4), [1, d]);
+  const memK = upload(ctx, uniform(n * d, 8, 1 / Math.sqrt(d)), [n, d]);
+  const memV = upload(ctx, uniform(n * d, 9), [n, d]);
+  const out = empty(ctx, [1, d]);
+  const f32: MemvpFfnArgs = { form: 'llama', u, residual, wUp: upload(ctx, memvpUpWeightF32(w1, w3, d, D), [d, 2 * D]), w2: upload(ctx, w2, [D, d]), memK, memV, s: 1, out };
+  const qUp = uploadQuantWeight(ctx, concatQuantColumns([quantizeBlockwise(w1, d, D, q4), quantizeBlockwise(w3, d, D, q4)]), d, 2 * D, q4);
+  const qDown = uploadQuantWeight(ctx, quantizeBlockwise(w2, D, d, q4), D, d, q4);
+  const quant: MemvpFfnArgs = { ...f32, wUp: qUp, w2: qDown };
+  await ctx.pipelines.prepare([...memvpFfnPipelines(memvpFfnConfig(f32)), ...memvpFfnPipelines(memvpFfnConfig(quant))]);
+  const [tf, tq] = await timeInterleaved(o, [
+    { perRun: 8, run: (k) => runStep(ctx, 'ffn decode f32', k, (s) => recordMemvpFfn(ctx, s, f32)) },
+    { perRun: 8, run: (k) => runStep(ctx, 'ffn decode q4', k, (s) => recordMemvpFfn(ctx, s, quant)) },
+  ]);
+  release(ctx, u, residual, memK, memV, out, f32.wUp as GpuTensor, f32.w2 as GpuTensor);
+  releaseQuantWeight(ctx, qUp);
+  releaseQuantWeight(ctx, qDown);
+  const flops = 2 * d * D * 3 + 2 * n * d * 2;
+  raw.ffnDecodeF32 = { what: `MemVP FFN decode (L=1) f32 n=${n} d=${d} D=${D}`, flops, ...tf! };
+  raw.ffnDecodeQ4 = { what: `MemVP FFN decode (L=1) q4/${q4.blockSize}+zp wUp and W2, n=${n} d=${d} D=${D}`, flops, ...tq! };
+  return tf!.medianMs / tq!.medianMs;
+}
+
 const bytesOf = (...ts: GpuTensor[]) => ts.reduce((sum, t) => sum + numel(t.shape) * 4, 0);
 const quantTensors = (w: QuantWeight) => [w.packed, w.scales, ...(w.zeroPoints ? [w.zeroPoints] : [])];
 
@@ -228,6 +257,7 @@ export async function runKernelBench(o: KernelBenchOptions): Promise<KernelBench
     const mm = await measure('matmul1024', () => matmuls(ctx, o, raw));
     const ffnRatio = await measure('memvpFfn', () => ffn(ctx, o, raw));
     const gv = await measure('gemvQ4', () => gemv(ctx, o, raw));
+    const ffnQ4 = await measure('ffnDecodeQ4', () => ffnDecode(ctx, o, raw));
     return {
       adapter: { vendor: a.vendor, architecture: a.architecture, description: a.description, device: a.device, isSoftware: a.isSoftware, features: [...ctx.features] },
       ortAdapter: mm?.ortAdapter ?? null,
@@ -243,6 +273,7 @@ export async function runKernelBench(o: KernelBenchOptions): Promise<KernelBench
       memvpFfnOverPlainFfn: ffnRatio,
       q4GemvOverF32Gemv: gv?.speedup ?? null,
       q4GemvBytesOverF32: gv?.bytes ?? null,
+      q4FfnDecodeOverF32: ffnQ4,
       matmulMaxAbsDiffVsOrt: mm?.diff ?? null,
       raw,
       errors,

@@ -25,6 +25,8 @@ export interface KernelBenchResult {
   memvpFfnOverPlainFfn: number | null;
   q4GemvOverF32Gemv: number | null;
   q4GemvBytesOverF32: number | null;
+  /** The fused MemVP FFN decoding (L = 1): f32 time over 4-bit time. */
+  q4FfnDecodeOverF32: number | null;
   /** Max |ours - ort| over the 1024^3 product (same inputs), WebGPU and WASM EPs. */
   matmulMaxAbsDiffVsOrt: { webgpu: number; wasm: number } | null;
   raw: Record<string, Timing & { what: string; flops?: number; bytesRead?: number }>;
@@ -62,6 +64,7 @@ export function kernelBenchTable(r: KernelBenchResult): string {
       ['memvpFfnOverPlainFfn (time ratio)', fmt(r.memvpFfnOverPlainFfn, 4)],
       ['q4GemvOverF32Gemv (speed-up)', fmt(r.q4GemvOverF32Gemv)],
       ['q4GemvBytesOverF32', fmt(r.q4GemvBytesOverF32)],
+      ['q4FfnDecodeOverF32 (speed-up, L=1)', fmt(r.q4FfnDecodeOverF32)],
       ['matmul max |ours - ORT| (webgpu / wasm)', `${fmt(r.matmulMaxAbsDiffVsOrt?.webgpu ?? null)} / ${fmt(r.matmulMaxAbsDiffVsOrt?.wasm ?? null)}`],
     ],
   );

@@ -31,8 +31,9 @@ const FORM_ACT: Record<MemvpForm, Activation> = { llama: 'silu', bart: 'gelu_erf
 // x 16 rows); decoding (L = 1) takes 1 row per invocation and 64 x 1 invocations so no work is wasted.
 const tiling = (decode: boolean) => (decode ? { TM: 1, WG_X: 64, WG_Y: 1 } : { TM: 4, WG_X: 16, WG_Y: 4 });
 
-// Pass 2's column tiles per invocation: decoding a quantized W2, two tiles share the row's loads and per-word work.
-const downTiles = (c: Pick<MemvpFfnConfig, 'decode' | 'downBits'>) => (c.decode && c.downBits !== 0 ? 2 : 1);
+// Column tiles per invocation of each pass: decoding quantized weights, two tiles share the row's loads and per-word
+// work (pass 1: 16 columns of [W1 | W3] per invocation, pass 2: 8 of W2).
+const passTiles = (decode: boolean, bits: number) => (decode && bits !== 0 ? 2 : 1);
 
 /** What the pipelines specialise on; recordMemvpFfn derives it from its arguments. */
 export interface MemvpFfnConfig {
@@ -69,12 +70,13 @@ export function memvpFfnPipelines(c: MemvpFfnConfig): [PipelineSpec, PipelineSpe
         HAS_B1: flag(c.hasB1),
         HAS_MASK: flag(c.hasMask),
         HAS_SCORES: flag(c.hasScores),
+        TN: passTiles(c.decode, c.upBits),
         ...tiling(c.decode),
       },
     },
     {
       kernel: downKernel,
-      constants: { WFMT: c.downBits, HAS_ZP: flag(c.downZeroPoints), HAS_B2: flag(c.hasB2), HAS_RESIDUAL: flag(c.hasResidual), TN: downTiles(c), ...tiling(c.decode) },
+      constants: { WFMT: c.downBits, HAS_ZP: flag(c.downZeroPoints), HAS_B2: flag(c.hasB2), HAS_RESIDUAL: flag(c.hasResidual), TN: passTiles(c.decode, c.downBits), ...tiling(c.decode) },
     },
   ];
 }
@@ -219,14 +221,14 @@ export function recordMemvpFfn(_ctx: GpuContext, step: Step, a: MemvpFfnArgs): v
     label: `${label} (up)`,
     uniforms: new Uniforms().u32(L, d, D, n, hs4, Dh / 4, memTiles, up.nBlocks, up.blockSize, maskAt).f32(a.s).data,
     buffers: [u.buffer, ...parts(wUp), kT, epi, scores, hidden],
-    workgroups: [ceilDiv(Dh / 4 + memTiles, WG_X), rowGroups],
+    workgroups: [ceilDiv(ceilDiv(Dh / 4, passTiles(config.decode, config.upBits)) + memTiles, WG_X), rowGroups],
   });
   step.dispatch({
     pipeline: downSpec,
     label: `${label} (down)`,
     uniforms: new Uniforms().u32(L, d, n, hs4, Dh / 4, memTiles, down.nBlocks, down.blockSize).data,
     buffers: [hidden, ...parts(w2), memV?.buffer ?? dummy, a.b2?.buffer ?? dummy, a.residual?.buffer ?? dummy, out.buffer],
-    workgroups: [ceilDiv(ceilDiv(d / 4, downTiles(config)), WG_X), rowGroups],
+    workgroups: [ceilDiv(ceilDiv(d / 4, passTiles(config.decode, config.downBits)), WG_X), rowGroups],
   });
 }
 
