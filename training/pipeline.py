@@ -44,7 +44,7 @@ except ImportError:  # simple fallback progress bar
 
 # ------------------------------------------------------------------------------------------------ config
 FULL = dict(
-    vit_steps=1500, vit_batch=64, vit_lr=1e-3, hard_negatives=8, hard_weight=1.0, dense_weight=4.0,
+    vit_steps=3000, vit_batch=64, vit_lr=1e-3, hard_negatives=8, hard_weight=1.0, dense_weight=4.0,
     lm_steps=1000, lm_batch=64, lm_caption_batch=16, lm_naming_batch=32, lm_lr=2e-3,
     ft_steps=8000, ft_batch=64, ft_lr=3e-3, curriculum_steps=2000,
     n=96, lam=0.01, s=0.1, mem_dropout=0.1,
