@@ -9,7 +9,7 @@ const USAGE = `usage:
   memvp answer --image FILE --question TEXT [--model DIR] [--mode memvp|input-space|text-only] [--max-tokens 4]
                [--backend auto|webgpu|wasm]
       answer a question about a PNG or JPEG image; the answer goes to stdout, timings to stderr
-      (default model: public/models/sortofclevr-llama of this package)
+      (default model: public/models/sortofclevr-llama-q4 of this package, the 4-bit copy of sortofclevr-llama)
   memvp eval [--split test] [--limit IMAGES] [--mode M] [--json FILE] [--model DIR] [--backend B]
       accuracy on all 36 questions of each image of a split (the training pipeline's evaluation set), scored on the
       greedy first answer token; prints { overall, nonRelational, relational, perType, n, mode, backend }

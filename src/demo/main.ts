@@ -41,7 +41,7 @@ const el = {
 
 const params = new URLSearchParams(location.search);
 // ?model=<manifest URL> picks another model package (tests use it for the untrained development model).
-const manifestUrl = new URL(params.get('model') ?? 'models/sortofclevr-llama/manifest.json', location.href).href;
+const manifestUrl = new URL(params.get('model') ?? 'models/sortofclevr-llama-q4/manifest.json', location.href).href;
 const worker = new InferenceWorker();
 
 const state = {
