@@ -205,7 +205,7 @@ async function accuracy(demo: string): Promise<AccuracyPart> {
           ? 'accuracies scored like `memvp eval` (greedy first answer token == answer word) in the agreement pass (--quick skips the separate eval runs)'
           : 'accuracies from the project eval (src/cli/eval.ts evalCommand = `memvp eval --split test --limit N --mode memvp --backend webgpu`, in Node on Dawn)' +
             (consistent ? ', equal to the agreement pass\'s own scoring' : `; the agreement pass scored ${agree.accuracyA.toFixed(4)} / ${agree.accuracyB.toFixed(4)} (differs!)`)) +
-        '; models: the demo package and a copy with every .onnx file quantized to 4 bits (src/quant quantizeModel, block 32, zero points); ' +
+        '; models: the demo package and its 4-bit copy as the zoo ships it (src/quant quantizePackage: the language model graphs at 4 bits, the vision encoder graphs at 8, block 32, zero points); ' +
         'agreement: the same questions, greedy first answer token of both models compared',
     };
   } catch (e) {
