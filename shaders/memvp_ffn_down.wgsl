@@ -51,8 +51,8 @@ fn axpy4(acc: vec4<f32>, x: vec4<f32>, r0: vec4<f32>, r1: vec4<f32>, r2: vec4<f3
 
 fn cols(jt: u32) -> vec4<u32> { return vec4<u32>(4u * jt) + vec4<u32>(0u, 1u, 2u, 3u); }
 
-// hidden[row, Dh:] V for the column tiles jt (into a) and jt2 (into b): the memory rows, clamped to the last entry
-// (hidden is zero past n).
+// One row of hidden (`row`: its vec4 offset), its memory part times V, for the column tiles jt (into a) and jt2 (into
+// b): V's rows clamped to the last entry (hidden is zero past n).
 fn memory_rows(row: u32, jt: u32, jt2: u32, a: ptr<function, vec4<f32>>, b: ptr<function, vec4<f32>>) {
   let d4 = params.d / 4u;
   let last = params.n - 1u;

@@ -4,7 +4,8 @@
 // hidden is [L, Dh + n4]: Dh is D, or D rounded up to W2's quantization block when that is partial (the
 // columns D..Dh are zeros, so pass 2 reads whole blocks), n4 = n rounded up to 4; padding columns are zeros.
 // Each invocation owns TM (4, or 1 for decoding) rows x 4 columns in registers (no shared memory:
-// barriers are slow on software adapters); decoding a quantized wUp (TN = 2), 1 row x 2 gate tiles. Column tiles [0, Dh/4) are the gate, the rest the memory entries.
+// barriers are slow on software adapters), or, decoding a quantized wUp (TN = 2), 1 row x 2 gate tiles.
+// Column tiles [0, Dh/4) are the gate, the rest the memory entries.
 // W1 and W3 come as one weight wUp [d, 2D] = [W1 | W3] (GATED; [d, D] = W1 otherwise): f32 row-major (WFMT 0,
 // read as vec4<u32> and bitcast) or MatMulNBits blocks (WFMT 4/8) of its 2D (or D) columns. b1 and the mask
 // share one buffer `epi` = [b1 (D values, with HAS_B1) | mask (n values, with HAS_MASK)]: 8 storage buffers.
@@ -121,8 +122,8 @@ fn gate(rows: vec4<u32>, row0: u32, jt: u32) {
   if (row0 + 3u < L) { gate_row(row0 + 3u, jt, a.r3, g.r3); }
 }
 
-// Decoding a quantized wUp (TN = 2): gate tiles jt and jt + ceil(gateTiles / 2), W1's and W3's columns of both
-// (16 columns, or 8 without W3), in one pass over the row.
+// Decoding a quantized wUp (TN = 2, L = 1): gate tiles jt and jt + ceil(gateTiles / 2), W1's and W3's columns of
+// both (16 columns, or 8 without W3), in one pass over u's row (`row`: its vec4 offset).
 fn gate_pair(row: u32, jt: u32) {
   let jt2 = jt + (params.gateTiles + 1u) / 2u;
   let last = params.D / 4u - 1u;
