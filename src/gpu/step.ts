@@ -1,6 +1,7 @@
 // One step = one command encoder. Kernels record dispatches, copies and readbacks into a Step; submit()
 // packs every dispatch's uniforms into one buffer, encodes everything in a single compute pass sequence,
 // submits once, and only then are readbacks mapped. This keeps the CPU-GPU round trips to one per step.
+// With a profiler attached (ctx.profiler, profiler.ts) each dispatch gets a timed pass of its own.
 import type { GpuContext } from './device.js';
 import { GpuError, KernelShapeError } from './errors.js';
 import type { PipelineSpec } from './pipelines.js';
@@ -165,7 +166,7 @@ export class Step {
         r.reject(e);
         this.ctx.buffers.release(r.staging);
       }
-      if (timing) this.endTiming(timing, false);
+      if (timing) void this.endTiming(timing, false);
       throw e;
     } finally {
       if (uniformBuf) this.ctx.buffers.release(uniformBuf);
