@@ -1,9 +1,8 @@
-// A 4-row x 4-column register tile of A x W for a block-quantized W in onnxruntime's MatMulNBits layout
-// (needs lib/quant). Shared by the two MemVP FFN passes. Per block and column, sum_k a_k (q_k - zp) * scale
-// is computed as scale * (sum_k a_k q_k - zp * sum_k a_k), so the zero point costs nothing per value.
-// The including kernel declares `override WFMT: u32` (4 or 8 bits here), `override HAS_ZP: bool`,
-// `override TM: u32` (rows per tile: 4, or 1 when only r0 is wanted), `override QTAIL: bool` (K is not a
-// multiple of the block: A's vec4s from k4End on read as zeros, cancelling the last block's padding) and accessors:
+// Register tiles of A x W for a block-quantized W in onnxruntime's MatMulNBits layout (needs lib/quant): 4 rows x
+// 4 columns for prefill (qtile), 1 row x up to 16 columns for decoding (qtile1). Shared by the two MemVP FFN passes.
+// Per block and column, sum_k a_k (q_k - zp) * scale is computed as scale * (sum_k a_k q_k - zp * sum_k a_k), so
+// the zero point costs nothing per value. The including kernel declares `override WFMT: u32` (4 or 8 bits here),
+// `override HAS_ZP: bool`, `override QTAIL: bool` (K is not a multiple of the block: A's vec4s from k4End on read as zeros, cancelling the last block's padding) and accessors:
 //   qa(i) -> vec4<f32>          A's vec4 number i (rows are passed as vec4 offsets);
 //   qw(i) -> vec4<u32>          16 bytes number i of the packed blocks;
 //   qscale(i) -> f32            scale number i (column * nBlocks + block);
@@ -20,7 +19,7 @@ fn qload(row: u32, k4: u32, k4End: u32) -> vec4<f32> {
   return select(qa(row + k4), vec4<f32>(), QTAIL && k4 >= k4End);
 }
 
-// Decoding (TM = 1): one row times `groups` (1, 2 or 4) groups of 4 columns (cols.a, .b, .c, .d), the way
+// Decoding: one row times `groups` (1, 2 or 4) groups of 4 columns (cols.a, .b, .c, .d), the way
 // gemv_nbits does it: the row's A values of each word are loaded and scaled once for all the groups' columns;
 // per word each column's values are unpacked in place and multiplied into 4 lanes (q_word_dot); the lanes are
 // summed, and scale and zero point applied, once per block. Returns group g's 4 column sums in r<g>. Sharing the
@@ -94,16 +93,13 @@ fn qfold(s: QTile, cols: vec4<u32>, b: u32, nBlocks: u32, asum: f32) -> vec4<f32
   return scale * (vec4<f32>(q_hsum(s.r0), q_hsum(s.r1), q_hsum(s.r2), q_hsum(s.r3)) - zp * asum);
 }
 
-// Rows `rows` (vec4 offsets of row starts in A) times columns `cols`; nBlocks blocks of blockSize along K, A's
-// rows holding k4End vec4s (read only with QTAIL). Returns one vec4 (over the 4 columns) per row. Prefill (TM = 4)
-// uses qtile1's per-word scheme with lanes per (row, column): each unpacked word serves the 4 rows (4-bit FFN
-// prefill at L = 64 went from 2.04x to 1.80x the f32 time in Chromium against 4 rows' dot products per word).
+// Prefill: 4 rows `rows` (vec4 offsets of row starts in A) times columns `cols`; nBlocks blocks of blockSize along
+// K, A's rows holding k4End vec4s (read only with QTAIL). Returns one vec4 (over the 4 columns) per row. qtile1's
+// per-word scheme with lanes per (row, column): each unpacked word serves the 4 rows (4-bit FFN prefill at L = 64
+// went from 2.04x to 1.80x the f32 time in Chromium against 4 rows' dot products per word). Decoding goes through
+// qtile1 (the kernels' TN = 2 path).
 fn qtile(rows: vec4<u32>, cols: vec4<u32>, nBlocks: u32, blockSize: u32, k4End: u32) -> QTile {
-  var acc = QTile(vec4<f32>(0.0), vec4<f32>(0.0), vec4<f32>(0.0), vec4<f32>(0.0));
-  if (TM == 1u) {
-    acc.r0 = qtile1(rows.x, QCols(cols, cols, cols, cols), 1u, nBlocks, blockSize, k4End).r0;
-    return acc;
-  }
+  var acc = QTile();
   let chunks = blockSize * QBITS / 128u;       // 16-byte loads per block
   let wordK4 = 8u / QBITS;                     // A vec4s per u32 word
   for (var b = 0u; b < nBlocks; b++) {
