@@ -1,5 +1,5 @@
 import { defineConfig, type Project } from '@playwright/test';
-import { CHROMIUM_PATH, chromiumArgs } from './src/bench/browser.js';
+import { CHROMIUM_PATH, chromiumArgs } from './bench/browser.js';
 
 const PORT = 5183;
 

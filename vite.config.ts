@@ -6,7 +6,8 @@ const NODE_ONLY = ['webgpu', /^node:/];
 
 // Three builds, all into dist/ (`npm run build` runs them all):
 // - `vite build --mode node`: the Node CLI (dist/node/cli.js, dependencies left as imports);
-// - `vite build --mode lib`: the library (dist/memvp-webgpu.js, one ES module for pages, bundlers and workers;
+// - `vite build --mode lib`: the library (dist/memvp-webgpu.js, one ES module for pages, bundlers and workers, and
+//   dist/tasks/sortofclevr.js, the demo task;
 //   its type declarations come from tsconfig.build.json);
 // - `vite build`: the demo page (dist/demo/). `vite` serves the demo; `--mode e2e` serves it for the Playwright
 //   tests with file watching and reloads off, since other people edit the tree while they run.
@@ -40,7 +41,7 @@ export default defineConfig(({ mode }): UserConfig => {
         modulePreload: false,
         minify: false,
         rollupOptions: {
-          input: { 'memvp-webgpu': 'src/index.ts' },
+          input: { 'memvp-webgpu': 'src/index.ts', 'tasks/sortofclevr': 'src/tasks/sortofclevr/index.ts' },
           preserveEntrySignatures: 'strict',
           external: NODE_ONLY,
           output: { entryFileNames: '[name].js', chunkFileNames: 'chunks/[name].js', assetFileNames: 'assets/[name][extname]' },

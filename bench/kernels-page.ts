@@ -1,6 +1,6 @@
-// The page scripts/bench-kernels.ts drives: exposes window.benchKernels(runs, warmup) and logs progress to
+// The page bench/bench-kernels.ts drives: exposes window.benchKernels(runs, warmup) and logs progress to
 // the console and the page; with ?run in the URL it runs by itself and shows the JSON.
-import { runKernelBench } from '../src/bench/kernels-suite.js';
+import { runKernelBench } from './kernels-suite.js';
 
 const logEl = document.getElementById('log')!;
 const log = (message: string) => {

@@ -2,7 +2,7 @@
 // timings of both modes, retrieval heatmaps, memory blocking and the in-browser test-split accuracy.
 // One page for the whole file: loading the model and compiling its pipelines is the slow part.
 import { expect, test, type Page } from '@playwright/test';
-import { generateScene, questionsFor } from '../src/scenes';
+import { generateScene, questionsFor } from '../src/tasks/sortofclevr/index.js';
 import { ask, mustBeRight, openDemo, reference, snap, waitFor } from './helpers';
 
 const SEED = 3_000_123;

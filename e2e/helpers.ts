@@ -1,7 +1,7 @@
 // Shared by the e2e tests: which model package they load, what its answers must be, how they drive the demo page.
 import { readFileSync } from 'node:fs';
 import { expect, type Page, type TestInfo } from '@playwright/test';
-import type { QuestionType } from '../src/scenes';
+import type { QuestionType } from '../src/tasks/sortofclevr/index.js';
 
 /** The shipped model by default; MEMVP_E2E_MODEL=<manifest URL> runs the suite on another package (e.g. an untrained one). */
 export const MODEL = process.env.MEMVP_E2E_MODEL ?? '/models/sortofclevr-llama-q4/manifest.json';

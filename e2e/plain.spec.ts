@@ -1,6 +1,6 @@
 // The built library (dist/memvp-webgpu.js, `vite build --mode lib`) imported by a plain HTML page.
 import { expect, test } from '@playwright/test';
-import { generateScene, questionsFor } from '../src/scenes';
+import { generateScene, questionsFor } from '../src/tasks/sortofclevr/index.js';
 import { MODEL, mustBeRight, snap } from './helpers';
 
 test('the built module answers a question from a plain <script type="module">', async ({ page }, testInfo) => {

@@ -2,7 +2,7 @@
 // WebAssembly is also the quick backend here, so the visitor's-own-image path is tested on it.
 import { expect, test } from '@playwright/test';
 import { encode } from 'fast-png';
-import { generateScene, questionsFor, renderScene } from '../src/scenes';
+import { generateScene, questionsFor, renderScene } from '../src/tasks/sortofclevr/index.js';
 import { ask, mustBeRight, openDemo, snap } from './helpers';
 
 test('falls back to WebAssembly with a clear message and still answers', async ({ page }, testInfo) => {

@@ -29,7 +29,7 @@ import {
   renderScene,
   sceneFacts,
   type SplitName,
-} from '../src/scenes/index';
+} from '../src/tasks/sortofclevr/index.js';
 import { writeNpy } from './npy';
 
 const args = process.argv.slice(2);

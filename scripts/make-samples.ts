@@ -6,7 +6,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { encode } from 'fast-png';
-import { COLOR_NAMES, QUESTION_TYPES, generateScene, makeQuestion, renderScene, seedFor } from '../src/scenes/index';
+import { COLOR_NAMES, QUESTION_TYPES, generateScene, makeQuestion, renderScene, seedFor } from '../src/tasks/sortofclevr/index.js';
 
 const OUT = join(import.meta.dirname, '..', 'public', 'samples');
 const SAMPLES = 3;

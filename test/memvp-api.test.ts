@@ -23,14 +23,12 @@ import {
   ModelLoadError,
   OptionError,
   QuestionError,
-  generateScene,
-  renderScene,
-  toRGBA,
   type Answer,
   type LoadProgress,
   type Mode,
-  type RenderedImage,
+  type RgbImage,
 } from '../src/index.js';
+import { generateScene, renderScene, toRGBA } from '../src/tasks/sortofclevr/index.js';
 
 const DIR = process.env.MEMVP_MODEL_DIR ?? join(__dirname, '..', 'public', 'models', 'sortofclevr-llama');
 const SAMPLE = join(__dirname, '..', 'public', 'samples', 'scene-3000000.png');
@@ -46,7 +44,7 @@ let model: MemVP;
 let refs: RefQuestion[];
 let pipelines: PipelineCache;
 let compiledAtLoad: number;
-const image = (seed: number): RenderedImage => renderScene(generateScene(seed));
+const image = (seed: number): RgbImage => renderScene(generateScene(seed));
 const same = (a: Answer) => ({ text: a.text, tokenIds: a.tokenIds });
 
 /** Serves `root` on 127.0.0.1 (a random port) until closed. */
@@ -167,7 +165,7 @@ describe('MemVP public API', () => {
     // Every path that takes or frees buffers: raw images (encoded, then released), an encoded image, each mode.
     const inUse = model.gpuBytes()!.inUseBytes;
     const encoded = await model.encodeImage(image(3_000_099));
-    const plan: [(i: number) => RenderedImage | typeof encoded, Mode][] = [
+    const plan: [(i: number) => RgbImage | typeof encoded, Mode][] = [
       [(i) => image(3_000_100 + (i % 7)), 'memvp'],
       [() => encoded, 'memvp'],
       [(i) => image(3_000_100 + (i % 7)), 'text-only'],

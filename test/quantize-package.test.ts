@@ -14,7 +14,7 @@ import { parseManifest } from '../src/memvp/manifest.js';
 import { MemVP } from '../src/memvp/model.js';
 import { getAttribute, parseModel } from '../src/onnx/index.js';
 import { quantizeFile, quantizePackage, type QuantizedPackage } from '../src/quant/package.js';
-import { generateScene, questionsFor, renderScene } from '../src/scenes/index.js';
+import { generateScene, questionsFor, renderScene } from '../src/tasks/sortofclevr/index.js';
 import { captureConsole } from './helpers/console.js';
 
 const SRC = join(__dirname, '..', 'public', 'models', 'sortofclevr-llama');

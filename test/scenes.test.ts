@@ -15,7 +15,7 @@ import {
   sampleQuestion,
   type Scene,
   type SceneObject,
-} from '../src/scenes/index';
+} from '../src/tasks/sortofclevr/index.js';
 
 function hashBytes(a: Uint8Array): number {
   let h = 0x811c9dc5;

@@ -9,7 +9,8 @@ import { join } from 'node:path';
 import { Tokenizer } from '@huggingface/tokenizers';
 import * as ort from 'onnxruntime-web';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { generateScene, renderScene, toPixelTensor } from '../src/scenes/index';
+import { toPixelTensor } from '../src/memvp/image.js';
+import { generateScene, renderScene } from '../src/tasks/sortofclevr/index.js';
 
 const DIR = process.env.ZOO_MODEL_DIR ?? join(__dirname, '..', 'public', 'models', 'sortofclevr-llama');
 

@@ -3,8 +3,7 @@
 // (scene seed = the split's seed base + image index), scored like it: the greedy first answer token must be the
 // answer word.
 import { writeFile } from 'node:fs/promises';
-import { evaluateSplit } from '../memvp/evaluate.js';
-import { SPLITS, type SplitName } from '../scenes/index.js';
+import { SPLITS, evaluateSplit, type SplitName } from '../tasks/sortofclevr/index.js';
 import { numberOption, UsageError, type Args } from './args.js';
 import { loadModel, modeOption, stringOption } from './answer.js';
 

@@ -1,6 +1,6 @@
 // The demo page: scenes or the visitor's image, questions, streamed answers of MemVP and the input-space
 // baseline with their timings, retrieval heatmaps and memory blocking. Inference runs in ./worker.ts.
-import { COLOR_NAMES, QUESTION_TYPES, Rng, generateScene, questionText, questionsFor, renderScene, toRGBA, type Scene } from '../scenes';
+import { COLOR_NAMES, QUESTION_TYPES, Rng, generateScene, questionText, questionsFor, renderScene, toRGBA, type Scene } from '../tasks/sortofclevr';
 import type { RetrievalMaps } from '../index';
 import { InferenceWorker } from './client';
 import { cellAt, drawGrid, drawHeat, drawImage, type Grid } from './heatmap';

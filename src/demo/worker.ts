@@ -1,7 +1,8 @@
 // The demo's inference worker: owns the model and the current image, so loading, shader compilation and
 // generation never block the page.
 /// <reference lib="webworker" />
-import { BackendError, COLOR_NAMES, MemVP, MemVPError, QUESTION_TYPES, evaluateSplit } from '../index';
+import { BackendError, MemVP, MemVPError } from '../index';
+import { COLOR_NAMES, QUESTION_TYPES, evaluateSplit } from '../tasks/sortofclevr';
 import type { Call, Calls, Reply, Request } from './protocol';
 
 declare const self: DedicatedWorkerGlobalScope;

@@ -7,12 +7,19 @@
 // header has been read so that an oversized image is refused before its pixels are decoded.
 import { convertIndexedToRgb, decode as decodePng, type DecodedPng } from 'fast-png';
 import { decode as decodeJpeg } from 'jpeg-js';
-import { toPixelTensor, type RenderedImage } from '../scenes/render.js';
 import { ImageDecodeError, ImageTooLargeError, checkAborted } from './errors.js';
 import { FetchBytesError, fetchBytes } from '../onnx/index.js';
 
 /** Largest accepted width or height, in pixels (a 4096 x 4096 RGBA image is 64 MiB once decoded). */
 export const MAX_IMAGE_SIDE = 4096;
+
+/** 8-bit RGB pixels at the image's own size. */
+export interface RgbImage {
+  width: number;
+  height: number;
+  /** Row-major RGB, 3 bytes per pixel (HWC), no alpha. */
+  data: Uint8Array;
+}
 
 /** Raw pixels: row-major, 4 bytes per pixel (RGBA) or 3 (RGB), told apart by data.length. */
 export interface RawImage {
@@ -49,7 +56,7 @@ export async function imageToPixels(
 }
 
 /** Any ImageInput as 8-bit RGB at its own size. */
-export async function readImage(image: ImageInput): Promise<RenderedImage> {
+export async function readImage(image: ImageInput): Promise<RgbImage> {
   if (typeof image === 'string') return decodeBytes(await readSource(image), image);
   if (image instanceof Uint8Array) return decodeBytes(image, 'image bytes');
   if (image instanceof Blob) return decodeBytes(new Uint8Array(await image.arrayBuffer()), `Blob (${image.type || 'no type'})`);
@@ -99,7 +106,7 @@ function checkSize(width: number, height: number, what: string): void {
   if (width > MAX_IMAGE_SIDE || height > MAX_IMAGE_SIDE) throw new ImageTooLargeError(width, height, MAX_IMAGE_SIDE);
 }
 
-function decodeBytes(bytes: Uint8Array, what: string): RenderedImage {
+function decodeBytes(bytes: Uint8Array, what: string): RgbImage {
   const { format, width, height } = imageHeader(bytes, what);
   checkSize(width, height, what);
   try {
@@ -112,7 +119,7 @@ function decodeBytes(bytes: Uint8Array, what: string): RenderedImage {
 }
 
 /** Any PNG colour type and depth as 8-bit RGB. */
-function fromPng(png: DecodedPng): RenderedImage {
+function fromPng(png: DecodedPng): RgbImage {
   const { width, height } = png;
   if (png.palette) {
     const channels = png.palette[0]!.length;
@@ -136,7 +143,7 @@ function fromPng(png: DecodedPng): RenderedImage {
 }
 
 /** Grey, grey+alpha, RGB or RGBA samples in [0, max] to 8-bit RGB, alpha composited over white. */
-function flatten(width: number, height: number, channels: number, data: ArrayLike<number>, max: number): RenderedImage {
+function flatten(width: number, height: number, channels: number, data: ArrayLike<number>, max: number): RgbImage {
   const out = new Uint8Array(width * height * 3);
   const colour = channels >= 3 ? 3 : 1;
   const hasAlpha = channels === 2 || channels === 4;
@@ -150,7 +157,7 @@ function flatten(width: number, height: number, channels: number, data: ArrayLik
   return { width, height, data: out };
 }
 
-function fromRaw(image: RawImage | ImageData): RenderedImage {
+function fromRaw(image: RawImage | ImageData): RgbImage {
   const { width, height, data } = image;
   checkSize(width, height, 'image data');
   const pixels = width * height;
@@ -160,7 +167,7 @@ function fromRaw(image: RawImage | ImageData): RenderedImage {
   return flatten(width, height, data.length / pixels, data, 255);
 }
 
-function fromDrawable(image: Drawable): RenderedImage {
+function fromDrawable(image: Drawable): RgbImage {
   const width = 'naturalWidth' in image ? image.naturalWidth : image.width;
   const height = 'naturalHeight' in image ? image.naturalHeight : image.height;
   if (width === 0 || height === 0) throw new ImageDecodeError('image element has no pixels (not loaded yet, or failed to load)');
@@ -178,7 +185,7 @@ function fromDrawable(image: Drawable): RenderedImage {
 }
 
 /** Bilinear resize to size x size (half-pixel centres, clamped edges, rounded to 8 bits); the image itself when it fits. */
-export function resizeBilinear(img: RenderedImage, size: number): RenderedImage {
+export function resizeBilinear(img: RgbImage, size: number): RgbImage {
   const { width, height, data } = img;
   if (width === size && height === size) return img;
   const out = new Uint8Array(size * size * 3);
@@ -203,4 +210,23 @@ export function resizeBilinear(img: RenderedImage, size: number): RenderedImage 
     }
   }
   return { width: size, height: size, data: out };
+}
+
+/**
+ * Vision-encoder input: 1 x 3 x H x W float32 (NCHW), (pixel / 255 - mean) / std.
+ * Computed in float32 exactly as in training/ (numpy float32: (u8 / 255 - mean) / std).
+ */
+export function toPixelTensor(img: RgbImage, mean: readonly number[], std: readonly number[]): Float32Array {
+  const { width, height, data } = img;
+  const out = new Float32Array(3 * width * height);
+  const f = Math.fround;
+  for (let c = 0; c < 3; c++) {
+    const m = f(mean[c]!);
+    const s = f(std[c]!);
+    for (let i = 0; i < width * height; i++) {
+      const v = f(f(data[3 * i + c]! / 255) - m);
+      out[c * width * height + i] = f(v / s);
+    }
+  }
+  return out;
 }

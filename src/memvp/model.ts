@@ -2,7 +2,7 @@
 // loop over the decoder with its KV cache kept by the engine. Calls run one at a time in arrival order (a queue),
 // so two answers never interleave their steps and the buffer pool sees one sequence at a time.
 import { Tokenizer } from '@huggingface/tokenizers';
-import { Rng } from '../scenes/rng.js';
+import { Rng } from '../rng.js';
 import { createEngine, type BackendName, type Engine, type GpuBytes } from './engine.js';
 import { BackendError, MemVPError, ModelLoadError, OptionError, QuestionError, checkAborted } from './errors.js';
 import { checkGraphs, graphFiles, type GraphFiles } from './graphs.js';

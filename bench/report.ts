@@ -1,4 +1,4 @@
-// The kernel benchmark's result (written as JSON by scripts/bench-kernels.ts) and its Markdown table.
+// The kernel benchmark's result (written as JSON by bench/bench-kernels.ts) and its Markdown table.
 import { gflops, type Timing } from './timing.js';
 
 export interface AdapterFacts {

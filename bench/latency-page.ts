@@ -1,4 +1,4 @@
-// The page scripts/bench-latency.ts drives (bench/latency.html): exposes window.benchLatency(plan) and logs progress
+// The page bench/bench-latency.ts drives (bench/latency.html): exposes window.benchLatency(plan) and logs progress
 // to the console (forwarded to the terminal) and the page.
 import { runLatencyBench } from './latency-suite.js';
 import type { LatencyPlan } from './latency-types.js';

@@ -7,8 +7,8 @@
 // Models: (a) the demo model (public/models/sortofclevr-llama, or the dev package in /tmp/memvp-dev-model while
 // that is missing), (b) a LLaMA-shaped model with random weights made by training/make_bench_model.py into a
 // gitignored cache (.cache/bench-llama, reused). --quick: the demo model only, fewer runs.
-// Everything in the browser runs in one page (bench/latency.html -> src/bench/latency-suite.ts) served by a Vite dev
-// server on localhost (src/bench/browser.ts openBenchPage); model files come from a middleware of that server.
+// Everything in the browser runs in one page (bench/latency.html -> bench/latency-suite.ts) served by a Vite dev
+// server on localhost (bench/browser.ts openBenchPage); model files come from a middleware of that server.
 // Node then runs the accuracy part (memvp eval on the f32 and 4-bit demo packages) and writes
 // docs/bench/latency.json (or --out), latency.md and latency.svg next to it.
 import { spawnSync } from 'node:child_process';
@@ -17,7 +17,7 @@ import { dirname, join, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import type { Plugin } from 'vite';
-import { CHROMIUM_PATH, chromiumProblem, openBenchPage } from '../src/bench/browser.js';
+import { CHROMIUM_PATH, chromiumProblem, openBenchPage } from './browser.js';
 import {
   ADAPTER_CAVEATS,
   latencyMarkdown,
@@ -28,9 +28,9 @@ import {
   type LatencyBenchFile,
   type LatencySummary,
   type QuantPart,
-} from '../src/bench/latency-report.js';
-import type { LatencyPageResult, LatencyPlan, ModelKey, ModelPlan, Precision } from '../src/bench/latency-types.js';
-import { LATENCY_MODES } from '../src/bench/latency-types.js';
+} from './latency-report.js';
+import type { LatencyPageResult, LatencyPlan, ModelKey, ModelPlan, Precision } from './latency-types.js';
+import { LATENCY_MODES } from './latency-types.js';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const TIME_LIMIT_MS = 30 * 60_000;
@@ -181,7 +181,7 @@ async function accuracy(demo: string): Promise<AccuracyPart> {
   if (evalImages === 0) return { ...part, pending: 'skipped (--eval-images 0)' };
   try {
     const quant = await import('../src/quant/package.js');
-    const acc = await import('../src/bench/latency-accuracy.js');
+    const acc = await import('./latency-accuracy.js');
     const t0 = performance.now();
     // The zoo's 4-bit package settings (npm run zoo:q4): 4-bit language model, 8-bit vision encoder.
     const q4 = await quant.quantizePackage(demo, join(args['quant-dir'], 'demo-q4-package'), { bits: 4, visionBits: 8, reuse: true });
@@ -222,7 +222,7 @@ const METHOD =
   'token id on the CPU), then decodeSteps greedy steps (one token in, logits read back) with the KV cache kept on the GPU: ours keeps the ' +
   'presents on the GPU and feeds them back as pasts (grown in place); ORT WebGPU EP outputs the presents as gpu-buffer tensors (preferredOutputLocation) ' +
   'that are fed back as its own tensors; ORT WASM EP uses CPU tensors (1 thread). Measurements compared with each other are timed in turns ' +
-  '(src/bench/timing.ts timeInterleaved, one round of every entry before the next round of any), after `warmup` untimed rounds; medians over ' +
+  '(bench/timing.ts timeInterleaved, one round of every entry before the next round of any), after `warmup` untimed rounds; medians over ' +
   '`runs` timed trials, or `slowRuns` when a trial takes longer than `slowRunMs`. Compile time = first (cold) trial minus the median warm one ' +
   '(prefill + first decode step), for runners whose first trial it was; pipelines are compiled by the first run that needs them, and ' +
   'Chromium may reuse shaders compiled earlier in the same page (another GPU device, the fusion probe), so later configurations can show less. Load = fetch from localhost + session creation ' +

@@ -1,4 +1,4 @@
-import { Rng } from './rng';
+import { Rng } from '../../rng.js';
 
 /** Image side in pixels (images are square). */
 export const IMAGE_SIZE = 64;

@@ -1,4 +1,4 @@
-import type { Rng } from './rng';
+import type { Rng } from '../../rng.js';
 import { COLOR_NAMES, IMAGE_SIZE, othersByDistance, type ColorName, type Scene } from './scene';
 
 export const QUESTION_TYPES = ['shape', 'horizontal', 'vertical', 'closest', 'furthest', 'count'] as const;

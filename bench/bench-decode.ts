@@ -5,8 +5,8 @@
 // and a second table.
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { markdownTable } from '../src/bench/report.js';
-import { timeInterleaved } from '../src/bench/timing.js';
+import { markdownTable } from './report.js';
+import { timeInterleaved } from './timing.js';
 import { DispatchProfiler, GpuContext, type KernelTime } from '../src/gpu/index.js';
 import { isDeviceTensor, type Feed } from '../src/graph/executor.js';
 import { InferenceSession } from '../src/graph/session.js';

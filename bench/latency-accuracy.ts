@@ -4,10 +4,10 @@
 import { readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { evalCommand } from '../cli/eval.js';
-import type { EvalResult } from '../memvp/evaluate.js';
-import { MemVP } from '../memvp/model.js';
-import { generateScene, questionsFor, renderScene, seedFor, type SplitName } from '../scenes/index.js';
+import { evalCommand } from '../src/cli/eval.js';
+import type { EvalResult } from '../src/tasks/sortofclevr/index.js';
+import { MemVP } from '../src/memvp/model.js';
+import { generateScene, questionsFor, renderScene, seedFor, type SplitName } from '../src/tasks/sortofclevr/index.js';
 
 /** `memvp eval --split SPLIT --limit IMAGES --model DIR --mode memvp --json FILE`, in this process. */
 export async function evalAccuracy(modelDir: string, split: SplitName, images: number): Promise<EvalResult> {

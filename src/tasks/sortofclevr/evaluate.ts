@@ -1,9 +1,9 @@
 // Accuracy on a split's questions through the runtime itself, scored like the training pipeline's `evaluate`:
 // all 36 questions of images 0..N-1 of the split (scene seed = the split's seed base + image index); the greedy
 // first answer token must be the answer word. Used by `memvp eval` in Node and by the demo's in-browser eval.
-import { QUESTION_TYPES, generateScene, questionsFor, renderScene, seedFor, type QuestionType, type SplitName } from '../scenes/index.js';
-import type { BackendName } from './engine.js';
-import type { MemVP, Mode } from './model.js';
+import { QUESTION_TYPES, generateScene, questionsFor, renderScene, seedFor, type QuestionType, type SplitName } from './index.js';
+import type { BackendName } from '../../memvp/engine.js';
+import type { MemVP, Mode } from '../../memvp/model.js';
 
 export interface EvalResult {
   overall: number;

@@ -1,4 +1,4 @@
-// Headless Debian Chromium for the benchmarks (scripts/bench-*.ts) and the e2e suite (playwright.config.ts): the
+// Headless Debian Chromium for the benchmarks (bench/bench-*.ts) and the e2e suite (playwright.config.ts): the
 // flag list, and openBenchPage, which serves the project with a Vite dev server on localhost (navigator.gpu needs a
 // secure context), opens one page of it in Chromium on its WebGPU adapter (SwiftShader on machines without a GPU)
 // and checks that the page has an adapter. Node-only; vite and playwright-core are loaded on first use, so

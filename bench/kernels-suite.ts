@@ -1,16 +1,16 @@
-// The kernel benchmark, run inside a browser page (bench/kernels.html, driven by scripts/bench-kernels.ts) so
+// The kernel benchmark, run inside a browser page (bench/kernels.html, driven by bench/bench-kernels.ts) so
 // that our kernels and onnxruntime-web use the same adapter in the same run. Measurements that are compared
 // with each other are timed in turns (timeInterleaved), so changes in the machine's load hit both sides.
 import * as ort from 'onnxruntime-web/webgpu';
-import { GpuContext, numel, type GpuTensor } from '../gpu/index.js';
-import { empty, readF32, release, upload } from '../kernels/common.js';
-import { fmaPeakFlops, fmaPeakPipeline, recordFmaPeak } from '../kernels/fma-peak.js';
-import { matmulConfig } from '../kernels/matmul-common.js';
-import { matmulNBitsConfig, matmulNBitsPipeline, recordMatmulNBits } from '../kernels/matmul-nbits.js';
-import { matmulPipeline, recordMatmul } from '../kernels/matmul.js';
-import { memvpFfnConfig, memvpFfnPipelines, memvpUpWeightF32, recordMemvpFfn, type MemvpFfnArgs } from '../kernels/memvp-ffn.js';
-import { concatQuantColumns, quantizeBlockwise, releaseQuantWeight, uploadQuantWeight, type QuantWeight } from '../kernels/quant.js';
-import { DataType, encodeModel, makeNode, makeSingleNodeModel, makeValueInfo } from '../onnx/index.js';
+import { GpuContext, numel, type GpuTensor } from '../src/gpu/index.js';
+import { empty, readF32, release, upload } from '../src/kernels/common.js';
+import { fmaPeakFlops, fmaPeakPipeline, recordFmaPeak } from '../src/kernels/fma-peak.js';
+import { matmulConfig } from '../src/kernels/matmul-common.js';
+import { matmulNBitsConfig, matmulNBitsPipeline, recordMatmulNBits } from '../src/kernels/matmul-nbits.js';
+import { matmulPipeline, recordMatmul } from '../src/kernels/matmul.js';
+import { memvpFfnConfig, memvpFfnPipelines, memvpUpWeightF32, recordMemvpFfn, type MemvpFfnArgs } from '../src/kernels/memvp-ffn.js';
+import { concatQuantColumns, quantizeBlockwise, releaseQuantWeight, uploadQuantWeight, type QuantWeight } from '../src/kernels/quant.js';
+import { DataType, encodeModel, makeNode, makeSingleNodeModel, makeValueInfo } from '../src/onnx/index.js';
 import type { AdapterFacts, KernelBenchResult } from './report.js';
 import { gflops, runStep, timeInterleaved, uniform } from './timing.js';
 

@@ -1,11 +1,5 @@
+import type { RgbImage } from '../../memvp/image.js';
 import { BACKGROUND_RGB, COLOR_RGB, OBJECT_SIZE, type Scene } from './scene';
-
-export interface RenderedImage {
-  width: number;
-  height: number;
-  /** Row-major RGB, 3 bytes per pixel (HWC), no alpha. */
-  data: Uint8Array;
-}
 
 /**
  * Pixel (px, py) belongs to a circle with bounding box corner (x0, y0) when its centre (px + 0.5, py + 0.5)
@@ -22,7 +16,7 @@ export function insideObject(shape: 'circle' | 'square', x0: number, y0: number,
   return ex * ex + ey * ey <= OBJECT_SIZE * OBJECT_SIZE;
 }
 
-export function renderScene(scene: Scene): RenderedImage {
+export function renderScene(scene: Scene): RgbImage {
   const { width, height } = scene;
   const data = new Uint8Array(width * height * 3);
   for (let i = 0; i < width * height; i++) {
@@ -46,7 +40,7 @@ export function renderScene(scene: Scene): RenderedImage {
 }
 
 /** RGB -> RGBA (alpha 255), e.g. for ImageData / canvas. */
-export function toRGBA(img: RenderedImage): Uint8ClampedArray {
+export function toRGBA(img: RgbImage): Uint8ClampedArray {
   const out = new Uint8ClampedArray(img.width * img.height * 4);
   for (let i = 0; i < img.width * img.height; i++) {
     out[4 * i] = img.data[3 * i]!;
@@ -57,25 +51,6 @@ export function toRGBA(img: RenderedImage): Uint8ClampedArray {
   return out;
 }
 
-/** Normalisation used by the vision encoder: x = (pixel / 255 - mean) / std, per channel. */
+/** The task's vision normalisation (the manifest's pixelMean/pixelStd): x = (pixel / 255 - mean) / std, per channel. */
 export const PIXEL_MEAN = [0.5, 0.5, 0.5] as const;
 export const PIXEL_STD = [0.5, 0.5, 0.5] as const;
-
-/**
- * Vision-encoder input: 1 x 3 x H x W float32 (NCHW), (pixel / 255 - mean) / std.
- * Computed in float32 exactly as in training/ (numpy float32: (u8 / 255 - mean) / std).
- */
-export function toPixelTensor(img: RenderedImage, mean: readonly number[] = PIXEL_MEAN, std: readonly number[] = PIXEL_STD): Float32Array {
-  const { width, height, data } = img;
-  const out = new Float32Array(3 * width * height);
-  const f = Math.fround;
-  for (let c = 0; c < 3; c++) {
-    const m = f(mean[c]!);
-    const s = f(std[c]!);
-    for (let i = 0; i < width * height; i++) {
-      const v = f(f(data[3 * i + c]! / 255) - m);
-      out[c * width * height + i] = f(v / s);
-    }
-  }
-  return out;
-}

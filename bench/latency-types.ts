@@ -1,4 +1,4 @@
-// The latency benchmark's plan (what scripts/bench-latency.ts asks the page to run) and its result (what the page
+// The latency benchmark's plan (what bench/bench-latency.ts asks the page to run) and its result (what the page
 // returns; the script adds the Node-side parts and writes docs/bench/latency.{json,md,svg}).
 import type { AdapterFacts } from './report.js';
 import type { Timing } from './timing.js';

@@ -1,6 +1,6 @@
 // Timing and seeded input data for the benchmarks. Wall-clock timing: untimed warm-up runs, then timed runs; each run is `perRun` repeats
 // of the measured operation, finished (GPU work done) before the clock stops. Reports per-repeat times.
-import { Step, type GpuContext } from '../gpu/index.js';
+import { Step, type GpuContext } from '../src/gpu/index.js';
 
 export interface Timing {
   /** Median time of one repeat (one dispatch, one session run), ms. */

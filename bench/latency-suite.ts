@@ -1,6 +1,6 @@
-// The latency benchmark, run inside a browser page (bench/latency.html, driven by scripts/bench-latency.ts) so that
+// The latency benchmark, run inside a browser page (bench/latency.html, driven by bench/bench-latency.ts) so that
 // our runtime and onnxruntime-web use the same adapter in the same run. Three comparison groups per model, each
-// timed in turns (src/bench/timing.ts timeInterleaved), so a change in the machine's load hits all sides alike:
+// timed in turns (bench/timing.ts timeInterleaved), so a change in the machine's load hits all sides alike:
 // - sweep: MemVP vs input-space vs text-only over text lengths L (TTFT), decode and peak bytes at the main length;
 // - ort: our runtime vs onnxruntime-web's WebGPU EP vs its WASM EP on the same decoder.onnx (memvp) at the main length;
 // - precision: decoder.onnx against its 8-bit / 4-bit versions (when the script could make them).
@@ -8,12 +8,12 @@
 // with the KV cache kept on the device (ours: presents kept on the GPU and fed back as pasts, grown in place; ORT:
 // its own output tensors, GPU buffers for the WebGPU EP, fed back as pasts).
 import * as ort from 'onnxruntime-web/webgpu';
-import { GpuContext } from '../gpu/index.js';
-import { isDeviceTensor, type Feed } from '../graph/executor.js';
-import type { DeviceTensor } from '../graph/ops/op.js';
-import { InferenceSession } from '../graph/session.js';
-import type { HostTensor } from '../graph/tensor.js';
-import { DataType, makeNode, makeSingleNodeModel, makeValueInfo } from '../onnx/index.js';
+import { GpuContext } from '../src/gpu/index.js';
+import { isDeviceTensor, type Feed } from '../src/graph/executor.js';
+import type { DeviceTensor } from '../src/graph/ops/op.js';
+import { InferenceSession } from '../src/graph/session.js';
+import type { HostTensor } from '../src/graph/tensor.js';
+import { DataType, makeNode, makeSingleNodeModel, makeValueInfo } from '../src/onnx/index.js';
 import type { AdapterFacts } from './report.js';
 import { median, timeInterleaved, uniform, type Timing } from './timing.js';
 import type {
@@ -364,7 +364,7 @@ function timingOf(samples: number[], warmup: number): Timing {
 }
 
 /**
- * Runs every entry in turns (src/bench/timing.ts timeInterleaved: round i of every entry before round i + 1 of any):
+ * Runs every entry in turns (bench/timing.ts timeInterleaved: round i of every entry before round i + 1 of any):
  * its `warmup` untimed rounds (the first one cold, for the compile time), then timed rounds until each entry has
  * `runs` timed trials, or `slowRuns` when its first timed trial took longer than `slowRunMs`.
  */

@@ -1,13 +1,13 @@
 // npm run bench:kernels [-- --out FILE] [--runs N] [--warmup N] [--chromium PATH]
-// Opens bench/kernels.html in headless Chromium on its WebGPU adapter (src/bench/browser.ts openBenchPage), runs
-// every measurement there (src/bench/kernels-suite.ts: our kernels and onnxruntime-web on the same adapter, same
+// Opens bench/kernels.html in headless Chromium on its WebGPU adapter (bench/browser.ts openBenchPage), runs
+// every measurement there (bench/kernels-suite.ts: our kernels and onnxruntime-web on the same adapter, same
 // run), prints a table and writes the JSON (default docs/bench/kernels.json).
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { CHROMIUM_PATH, chromiumProblem, openBenchPage, type BenchPage } from '../src/bench/browser.js';
-import { kernelBenchTable, type KernelBenchResult } from '../src/bench/report.js';
+import { CHROMIUM_PATH, chromiumProblem, openBenchPage, type BenchPage } from './browser.js';
+import { kernelBenchTable, type KernelBenchResult } from './report.js';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const TIME_LIMIT_MS = 10 * 60_000;

@@ -1,5 +1,0 @@
-export * from './rng';
-export * from './scene';
-export * from './render';
-export * from './questions';
-export * from './splits';
