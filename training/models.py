@@ -49,7 +49,8 @@ class TinyViT(nn.Module):
     projection of the CLS token for the contrastive loss. Unlike CLIP the patch embedding has a bias: without one,
     mid-gray (the normalised pixel mean) embeds to almost zero and colours collapse onto ~2 directions (TRIES.md R5).
     The learned positions start as 2D sin-cos features: their dot products then fall off with distance from the
-    first step, which attention needs to find an object's closest and furthest neighbours (TRIES.md, session 3)."""
+    first step, which attention needs to find an object's closest and furthest neighbours (TRIES.md, "patch features
+    that carry relations")."""
 
     def __init__(self, image_size=64, patch=8, width=128, layers=4, heads=4, embed_dim=128):
         super().__init__()

@@ -1071,7 +1071,7 @@ Stage times: ViT {st['vit']['seconds'] / 60:.1f} min and LM {st['lm']['seconds']
 - LM: next-token prediction, no images, on `<s> question: ... answer: X </s>` (answers from training scenes, so it learns
   the answer prior) and on caption-conditioned QA `<s> {{3 of the 6 caption clauses, incl. the asked colour's}} question: ... answer: X </s>`
   and on object naming `<s> question: ... object: {{colour}} </s>` (without it the answer slot of a text-only LM ignores
-  the asked colour and MemVP has nothing to select the asked object's memory rows with; see R6 and session 2 below).
+  the asked colour and MemVP has nothing to select the asked object's memory rows with; the R6 measurement below).
   {st['lm']['steps']} steps x ({st['lm']['batch']} QA + {st['lm']['captionBatch']} caption-QA + {st['lm']['namingBatch']} naming texts).
 - Fine-tuning (frozen ViT and LM): {acc['steps']} steps x batch {acc['batchSize']} questions, AdamW lr {info['cfg']['ft_lr']}, cosine, the first
   {info['cfg']['curriculum_steps']} steps on non-relational questions only (curriculum); loss on the answer token and `</s>`. Trainable: memvp = projector + P_k + P_v ({ft['memvp']['trainableParams']} params), inputSpace = projector

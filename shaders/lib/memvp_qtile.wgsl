@@ -95,9 +95,9 @@ fn qfold(s: QTile, cols: vec4<u32>, b: u32, nBlocks: u32, asum: f32) -> vec4<f32
 
 // Prefill: 4 rows `rows` (vec4 offsets of row starts in A) times columns `cols`; nBlocks blocks of blockSize along
 // K, A's rows holding k4End vec4s (read only with QTAIL). Returns one vec4 (over the 4 columns) per row. qtile1's
-// per-word scheme with lanes per (row, column): each unpacked word serves the 4 rows (4-bit FFN prefill at L = 64
-// went from 2.04x to 1.80x the f32 time in Chromium against 4 rows' dot products per word). Decoding goes through
-// qtile1 (the kernels' TN = 2 path).
+// per-word scheme with lanes per (row, column): each unpacked word serves the 4 rows, so the unpacking is paid once
+// per 4 rows (4-bit FFN prefill at L = 64 in Chromium: 1.80x the f32 time, against 2.04x with 4 rows' dot products
+// per word). Decoding goes through qtile1 (the kernels' TN = 2 path).
 fn qtile(rows: vec4<u32>, cols: vec4<u32>, nBlocks: u32, blockSize: u32, k4End: u32) -> QTile {
   var acc = QTile();
   let chunks = blockSize * QBITS / 128u;       // 16-byte loads per block
