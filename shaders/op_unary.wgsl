@@ -1,6 +1,7 @@
 // y = f(x) for the unary ONNX operators and Cast. OP picks f (codes in src/graph/ops/elementwise.ts, UNARY);
 // floats compute in f32, everything else in i32. IN_T/OUT_T are storage types (lib/op_types); NARROW rounds
-// or wraps the result to a type narrower than its 32-bit storage (float16, bool, 8/16-bit integers).
+// or wraps the result to a type narrower than its 32-bit storage (float16, bool, 8/16-bit integers). alpha and
+// beta carry the attributes of the parametrised activations (Elu's alpha, HardSigmoid's alpha and beta, ...).
 //!include op_types
 //!include activations
 
@@ -16,7 +17,7 @@ const N_U8: u32 = 4u;
 const N_I16: u32 = 5u;
 const N_U16: u32 = 6u;
 
-struct Params { n: u32 }
+struct Params { n: u32, alpha: f32, beta: f32 }
 
 @group(0) @binding(0) var<uniform> params: Params;
 @group(0) @binding(1) var<storage, read> x: array<u32>;
@@ -45,6 +46,33 @@ fn unary_f(v: f32) -> f32 {
     case 15u: { return ceil(v); }
     case 16u: { return round(v); }
     case 17u: { return sign(v); }
+    case 18u: { return tan(v); }
+    case 19u: { return asin(v); }
+    case 20u: { return acos(v); }
+    case 21u: { return atan(v); }
+    case 22u: { return sinh(v); }
+    case 23u: { return cosh(v); }
+    case 24u: { return asinh(v); }
+    case 25u: { return acosh(v); }
+    case 26u: { return atanh(v); }
+    // Softplus as max(v, 0) + log(1 + exp(-|v|)): exp(v) alone overflows for v > 88.
+    case 27u: { return max(v, 0.0) + log(1.0 + exp(-abs(v))); }
+    case 28u: { return v / (1.0 + abs(v)); }
+    // NaN and infinity tests on the bits: a compiler may fold v != v to false.
+    case 29u: { return select(0.0, 1.0, (bitcast<u32>(v) & 0x7fffffffu) > 0x7f800000u); }
+    case 30u: { return select(params.alpha * (exp(v) - 1.0), v, v > 0.0); }
+    case 31u: { return params.beta * select(params.alpha * (exp(v) - 1.0), v, v > 0.0); }
+    case 32u: { return select(params.alpha * v, v, v >= 0.0); }
+    case 33u: { return clamp(params.alpha * v + params.beta, 0.0, 1.0); }
+    case 34u: { return select(0.0, v, v > params.alpha); }
+    case 35u: { return max(v, 0.0) + min(0.0, params.alpha * (exp(v / params.alpha) - 1.0)); }
+    case 36u: { return v * clamp(v / 6.0 + 0.5, 0.0, 1.0); }
+    case 37u: { return select(select(0.0, v - params.beta, v > params.alpha), v + params.beta, v < -params.alpha); }
+    case 38u: {
+      let inf = (bitcast<u32>(v) & 0x7fffffffu) == 0x7f800000u;
+      let wanted = select(params.beta != 0.0, params.alpha != 0.0, v > 0.0);
+      return select(0.0, 1.0, inf && wanted);
+    }
     default: { return v; }
   }
 }
@@ -56,6 +84,7 @@ fn unary_i(v: i32) -> i32 {
     case 10u: { return max(v, 0); }
     case 12u: { return select(0, 1, v == 0); }
     case 17u: { return sign(v); }
+    case 37u: { return i32(unary_f(f32(v))); }
     default: { return v; }
   }
 }

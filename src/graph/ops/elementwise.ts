@@ -68,6 +68,9 @@ export interface UnarySpec {
   readonly op: number;
   readonly inType: ElemType;
   readonly outType: ElemType;
+  /** Attributes of the parametrised activations (ops/unary-math.ts); 0 when absent. */
+  readonly alpha?: number;
+  readonly beta?: number;
 }
 
 export function unaryPipeline(s: UnarySpec): PipelineSpec {
@@ -83,7 +86,7 @@ export function recordUnary(ctx: GpuContext, step: Step, s: UnarySpec, x: GpuTen
   step.dispatch({
     pipeline: unaryPipeline(s),
     label,
-    uniforms: new Uniforms().u32(n).data,
+    uniforms: new Uniforms().u32(n).f32(s.alpha ?? 0, s.beta ?? 0).data,
     buffers: [x.buffer, y.buffer],
     workgroups: grid1d(ctx, Math.ceil(n / 256)),
   });
@@ -93,7 +96,6 @@ function unaryOp(spec: (node: Node, types: Types) => UnarySpec, f: (x: number) =
   return {
     infer: (node, inputs) => [{ type: spec(node, typesOf(inputs)).outType, dims: inputs[0]!.dims }],
     host: (node, inputs) => [fromNumbers(spec(node, typesOf(inputs)).outType, inputs[0]!.dims, toNumbers(inputs[0]!).map(f))],
-    pipelines: (node, inputs) => [unaryPipeline(spec(node, typesOf(inputs)))],
     record: (env, node, inputs, outputs) => recordUnary(env.ctx, env.step, spec(node, typesOf(inputs)), inputs[0]!, outputs[0]!),
   };
 }
@@ -188,7 +190,6 @@ function binaryOp(pick: (node: Node) => { code: number; f: (a: number, b: number
   return {
     infer: (node, inputs) => [{ type: spec(node, typesOf(inputs)).outType, dims: broadcastAll(inputs.map((t) => t!.dims)) }],
     host: (node, inputs) => [hostFold(spec(node, typesOf(inputs)).outType, inputs as HostTensor[], pick(node).f)],
-    pipelines: (node, [a, b], [y]) => [binaryPipeline(spec(node, typesOf([a, b])), sameShapes(a!.dims, b!.dims, y!.dims))],
     record: (env, node, [a, b], [y]) => recordBinary(env.ctx, env.step, spec(node, typesOf([a, b])), a!, b!, y!),
   };
 }
@@ -207,11 +208,6 @@ function variadicOp(entry: { code: number; f: (a: number, b: number) => number }
   return {
     infer: (node, inputs) => [{ type: typeAt(node, typesOf(inputs), 0), dims: broadcastAll(inputs.map((t) => t!.dims)) }],
     host: (node, inputs) => [hostFold(typeAt(node, typesOf(inputs), 0), inputs as HostTensor[], entry.f)],
-    // Step k combines (k === 1 ? x0 : y) with xk into y.
-    pipelines: (node, inputs, [y]) => {
-      const same = new Set(inputs.slice(1).map((x, k) => sameShapes(k === 0 ? inputs[0]!.dims : y!.dims, x!.dims, y!.dims)));
-      return [...same].map((s) => binaryPipeline(spec(node, typesOf(inputs)), s));
-    },
     record: ({ ctx, step }, node, inputs, [y]) => {
       const out = y!;
       const xs = inputs.map((t) => t!);
@@ -267,6 +263,5 @@ registerOp('Where', {
     const [ci, xi, zi] = [c!, x!, z!].map((t) => broadcastIndex(t.dims, dims));
     return [fromNumbers(x!.type, dims, Array.from(ci!, (j, i) => (cv![j] ? xv![xi![i]!]! : zv![zi![i]!]!)))];
   },
-  pipelines: () => [wherePipeline()],
   record: (env, _node, [c, x, z], [y]) => recordWhere(env.ctx, env.step, c!, x!, z!, y!),
 });

@@ -6,3 +6,4 @@ import './movement.js';
 import './conv.js';
 import './nn.js';
 import './fused.js';
+import './unary-math.js';
