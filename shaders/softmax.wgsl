@@ -1,7 +1,10 @@
 // Softmax over the last dim, max-subtracted: y = exp(x - max) / sum(exp(x - max)). One workgroup per row;
 // each invocation finds the max and exp-sum of its strided share, and a single (max, sum) reduction rescales
-// the shares to the row max. A row of all -inf (or holding +inf or NaN) gives NaN, as torch.
+// the shares to the row max. A row of all -inf (or holding +inf or NaN) gives NaN, as torch. LOG gives
+// log-softmax, x - max - log(sum), which stays finite where exp would underflow to 0.
 //!include reduce
+
+override LOG: bool = false;
 
 struct Params { rows: u32, c: u32 }
 
@@ -23,6 +26,11 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) groups: vec3
   var s = 0.0;
   for (var j = lid; j < c; j += RED_WG) { s += exp(x[base + j] - m); }
   let stats = bitcast<vec2f>(wg_reduce(bitcast<vec2u>(vec2f(m, s)), lid, RED_SOFTMAX));
+  if (LOG) {
+    let shift = stats.x + log(stats.y);
+    for (var j = lid; j < c; j += RED_WG) { y[base + j] = x[base + j] - shift; }
+    return;
+  }
   let inv = 1.0 / stats.y;
   for (var j = lid; j < c; j += RED_WG) {
     y[base + j] = exp(x[base + j] - stats.x) * inv;

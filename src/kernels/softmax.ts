@@ -1,4 +1,4 @@
-// Softmax over the last dim, numerically stable (max-subtracted).
+// Softmax and log-softmax over the last dim, numerically stable (max-subtracted).
 import code from '../../shaders/softmax.wgsl?raw';
 import { shapeStr, type AdapterDescription, type GpuContext, type GpuTensor, type PipelineSpec, type Step } from '../gpu/index.js';
 import { Uniforms, checkTensor, grid1d } from './common.js';
@@ -7,17 +7,17 @@ import { kernelSource } from './shader.js';
 
 const kernel = kernelSource('softmax', code);
 
-export function softmaxPipeline(adapter: AdapterDescription): PipelineSpec {
-  return { kernel, constants: { RED_G: reduceGroup(adapter) } };
+export function softmaxPipeline(adapter: AdapterDescription, log = false): PipelineSpec {
+  return { kernel, constants: { RED_G: reduceGroup(adapter), LOG: +log } };
 }
 
-/** y = softmax(x) over x's last dim. */
-export function recordSoftmax(ctx: GpuContext, step: Step, x: GpuTensor, y: GpuTensor): void {
-  const label = `softmax x${shapeStr(x.shape)}`;
+/** y = softmax(x) (or log-softmax with `log`) over x's last dim. */
+export function recordSoftmax(ctx: GpuContext, step: Step, x: GpuTensor, y: GpuTensor, log = false): void {
+  const label = `${log ? 'log_' : ''}softmax x${shapeStr(x.shape)}`;
   const { rows, cols } = rowsOf(label, x);
   checkTensor(label, 'y', y, x.shape);
   step.dispatch({
-    pipeline: softmaxPipeline(ctx.adapter),
+    pipeline: softmaxPipeline(ctx.adapter, log),
     label,
     uniforms: new Uniforms().u32(rows, cols).data,
     buffers: [x.buffer, y.buffer],
@@ -25,13 +25,13 @@ export function recordSoftmax(ctx: GpuContext, step: Step, x: GpuTensor, y: GpuT
   });
 }
 
-export function softmaxReference(x: Float32Array, cols: number): Float32Array {
+export function softmaxReference(x: Float32Array, cols: number, log = false): Float32Array {
   const y = new Float32Array(x.length);
   for (let r = 0; r < x.length / cols; r++) {
     const row = x.subarray(r * cols, (r + 1) * cols);
     const m = row.reduce((a, v) => Math.max(a, v), -Infinity);
     const s = row.reduce((a, v) => a + Math.exp(v - m), 0);
-    for (let j = 0; j < cols; j++) y[r * cols + j] = Math.exp(row[j]! - m) / s;
+    for (let j = 0; j < cols; j++) y[r * cols + j] = log ? row[j]! - m - Math.log(s) : Math.exp(row[j]! - m) / s;
   }
   return y;
 }

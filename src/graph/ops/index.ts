@@ -7,3 +7,4 @@ import './conv.js';
 import './nn.js';
 import './fused.js';
 import './unary-math.js';
+import './loss.js';
