@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { KernelShapeError, Step, numel, type GpuContext, type GpuTensor } from '../src/gpu/index.js';
-import { argmaxPipeline, argmaxReference, recordArgmax } from '../src/kernels/argmax.js';
+import { argmaxReference, recordArgmax } from '../src/kernels/argmax.js';
 import { empty, release, upload } from '../src/kernels/common.js';
 import { gpu, randInt, randn } from './helpers/gpu.js';
 import { reduceContexts } from './reduce-widths.js';
@@ -20,7 +20,6 @@ async function argmax(ctx: GpuContext, xs: Float32Array, shape: number[]): Promi
 describe('argmax kernel', () => {
   it('matches the reference on odd and vocabulary-sized rows, both workgroup widths', async () => {
     for (const [width, ctx] of reduceContexts(await gpu())) {
-      await ctx.pipelines.prepare([argmaxPipeline(ctx.adapter)]);
       for (const [r, c] of [[1, 1], [3, 1], [1, 3], [4, 65], [2, 257], [3, 1000], [1, 32000], [2, 32003]] as [number, number][]) {
         const xs = randn(r * c, r * 7 + c);
         expect(await argmax(ctx, xs, [r, c]), `argmax ${width} [${r},${c}]`).toEqual(argmaxReference(xs, c));
@@ -30,7 +29,6 @@ describe('argmax kernel', () => {
 
   it('breaks ties towards the smallest index', async () => {
     for (const [width, ctx] of reduceContexts(await gpu())) {
-      await ctx.pipelines.prepare([argmaxPipeline(ctx.adapter)]);
       // Small integers: many ties per row, the maxima scattered across the workgroup's strided shares.
       const c = 32000;
       const xs = Float32Array.from(randInt(3 * c, 0, 5, 11));
@@ -47,7 +45,6 @@ describe('argmax kernel', () => {
 
   it('returns the first NaN of a row, as torch.argmax', async () => {
     const ctx = await gpu();
-    await ctx.pipelines.prepare([argmaxPipeline(ctx.adapter)]);
     const xs = Float32Array.of(1, Infinity, NaN, 5, NaN, 0, 1, 2, 3, 4);
     expect(await argmax(ctx, xs, [2, 5])).toEqual(Uint32Array.of(2, 4));
     expect(argmaxReference(xs, 5)).toEqual(Uint32Array.of(2, 4));

@@ -1,15 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { KernelShapeError, Step, type GpuContext } from '../src/gpu/index.js';
-import { attentionPipeline, attentionReference, recordAttention } from '../src/kernels/attention.js';
+import { attentionReference, recordAttention } from '../src/kernels/attention.js';
 import { empty, readF32, release, upload } from '../src/kernels/common.js';
-import {
-  createKvCache,
-  kvAppendPipeline,
-  kvAppendReference,
-  recordKvAppend,
-  type KvCache,
-  type KvCacheDims,
-} from '../src/kernels/kv-cache.js';
+import { createKvCache, kvAppendReference, recordKvAppend, type KvCache, type KvCacheDims } from '../src/kernels/kv-cache.js';
 import { expectClose, gpu, randn } from './helpers/gpu.js';
 
 // Tolerance: 1e-5 absolute + 1e-5 relative against an f64 reference, for q, k, v ~ N(0, 1) and
@@ -17,12 +10,6 @@ import { expectClose, gpu, randn } from './helpers/gpu.js';
 // kv_append is a copy: exact.
 const ATOL = 1e-5;
 const RTOL = 1e-5;
-
-async function prepared(): Promise<GpuContext> {
-  const ctx = await gpu();
-  await ctx.pipelines.prepare([kvAppendPipeline(), attentionPipeline('prefill', ctx.adapter), attentionPipeline('decode', ctx.adapter)]);
-  return ctx;
-}
 
 interface Case {
   numHeads: number;
@@ -38,15 +25,14 @@ interface Case {
 }
 
 /** The same device, described as a hardware adapter. */
-async function asHardware(ctx: GpuContext): Promise<GpuContext> {
+function asHardware(ctx: GpuContext): GpuContext {
   const hw: GpuContext = Object.create(ctx, { adapter: { value: { ...ctx.adapter, isSoftware: false } } });
-  await ctx.pipelines.prepare([attentionPipeline('decode', hw.adapter)]);
   return hw;
 }
 
 /** Fills the past with random keys/values, appends this step's rows, attends; compares cache and output. */
 async function runCase(c: Case, seed: number): Promise<void> {
-  const ctx = await prepared();
+  const ctx = await gpu();
   const { numHeads, numKvHeads, headDim, pastLen, rows, causal, scale } = c;
   const maxSeq = c.maxSeq ?? pastLen + rows + 3;
   const dims: KvCacheDims = { numKvHeads, maxSeq, headDim };
@@ -73,7 +59,7 @@ async function runCase(c: Case, seed: number): Promise<void> {
   const q = upload(ctx, qs, [rows, numHeads * headDim]);
   const out = empty(ctx, [rows, numHeads * headDim]);
   tensors.push(q, out);
-  recordAttention(c.asHardware ? await asHardware(ctx) : ctx, step, q, cache, out, { numHeads, pastLen, causal, scale });
+  recordAttention(c.asHardware ? asHardware(ctx) : ctx, step, q, cache, out, { numHeads, pastLen, causal, scale });
   await step.submit();
   expectClose(await readF32(ctx, cache.keys), keys, 0, 0, `${what} cache keys`);
   expectClose(await readF32(ctx, cache.values), values, 0, 0, `${what} cache values`);
@@ -140,7 +126,7 @@ describe('attention kernels', () => {
   });
 
   it('a prompt prefill then decode steps equals one prefill over the whole sequence', async () => {
-    const ctx = await prepared();
+    const ctx = await gpu();
     const [numHeads, numKvHeads, headDim, total, prompt, maxSeq] = [4, 2, 32, 14, 5, 32];
     const kvWidth = numKvHeads * headDim;
     const width = numHeads * headDim;
@@ -179,7 +165,7 @@ describe('attention kernels', () => {
   });
 
   it('rejects bad shapes with a KernelShapeError naming the kernel and shapes', async () => {
-    const ctx = await prepared();
+    const ctx = await gpu();
     const cache = createKvCache(ctx, 2, 8, 16);
     const q = empty(ctx, [2, 48]);
     const out = empty(ctx, [2, 48]);

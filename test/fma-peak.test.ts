@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { KernelShapeError, Step } from '../src/gpu/index.js';
 import { empty, readF32, release } from '../src/kernels/common.js';
-import { fmaPeakPipeline, fmaPeakReference, recordFmaPeak } from '../src/kernels/fma-peak.js';
+import { fmaPeakReference, recordFmaPeak } from '../src/kernels/fma-peak.js';
 import { expectClose, gpu } from './helpers/gpu.js';
 
 // Tolerance: 1e-4 relative. Each round rounds once in f32 (the reference rounds only at the end), and with
@@ -9,7 +9,6 @@ import { expectClose, gpu } from './helpers/gpu.js';
 describe('fma_peak kernel', () => {
   it('matches the reference for odd sizes, zero and many rounds, and custom m, c', async () => {
     const ctx = await gpu();
-    await ctx.pipelines.prepare([fmaPeakPipeline()]);
     const cases = [
       { n: 1, iterations: 0 },
       { n: 63, iterations: 1 },

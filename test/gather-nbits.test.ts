@@ -8,16 +8,7 @@ import { KernelShapeError, Step, type GpuContext } from '../src/gpu/index.js';
 import { InferenceSession } from '../src/graph/session.js';
 import type { HostTensor } from '../src/graph/tensor.js';
 import { empty, readF32, release, upload } from '../src/kernels/common.js';
-import {
-  gatherNbitsPipeline,
-  gatherNbitsReference,
-  quantizeTable,
-  recordGatherNbits,
-  tableLayout,
-  uploadQuantTable,
-  type QuantizedTable,
-  type QuantTable,
-} from '../src/kernels/gather-nbits.js';
+import { gatherNbitsReference, quantizeTable, recordGatherNbits, tableLayout, uploadQuantTable, type QuantizedTable, type QuantTable } from '../src/kernels/gather-nbits.js';
 import { quantizeBlockwise, type QuantBits } from '../src/kernels/quant.js';
 import { DataType, attr, encodeModel, makeGraph, makeModel, makeNode, makeTensor, makeValueInfo, type OnnxAttributeValue, type OnnxModel } from '../src/onnx/index.js';
 import { expectClose, gpu, randn } from './helpers/gpu.js';
@@ -71,7 +62,6 @@ async function run(ctx: GpuContext, c: Case, seed: number): Promise<void> {
   const shape = c.idsShape ?? [c.ids.length];
   const indices = upload(ctx, Int32Array.from(c.ids), shape);
   const out = empty(ctx, [...shape, c.cols]);
-  await ctx.pipelines.prepare([gatherNbitsPipeline({ bits: c.bits, blockSize: c.blockSize, zeroPoints: !c.symmetric })]);
   const step = new Step(ctx);
   recordGatherNbits(ctx, step, table, indices, out);
   await step.submit();

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { KernelShapeError, Step, type GpuContext } from '../src/gpu/index.js';
 import { empty, readF32, release, upload } from '../src/kernels/common.js';
-import { matmulNBitsConfig, matmulNBitsPipeline, matmulNBitsReference, recordMatmulNBits } from '../src/kernels/matmul-nbits.js';
+import { matmulNBitsReference, recordMatmulNBits } from '../src/kernels/matmul-nbits.js';
 import { dequantizeBlockwise, quantizeBlockwise, releaseQuantWeight, uploadQuantWeight, type QuantBits } from '../src/kernels/quant.js';
 import { expectClose, gpu, randn } from './helpers/gpu.js';
 import { scramblePadding } from './nbits-padding.js';
@@ -23,7 +23,6 @@ async function run(ctx: GpuContext, M: number, N: number, K: number, bits: Quant
   const bias = biasData && upload(ctx, biasData, [N]);
   const residual = resData && upload(ctx, resData, c.shape);
   const opts = epilogue ? { bias, residual, activation: 'gelu_erf' as const, alpha: 0.5 } : {};
-  await ctx.pipelines.prepare([matmulNBitsPipeline(ctx, matmulNBitsConfig(w, opts), M)]);
   const step = new Step(ctx);
   recordMatmulNBits(ctx, step, a, w, c, opts);
   await step.submit();

@@ -2,17 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { KernelShapeError, Step, type GpuContext, type GpuTensor } from '../src/gpu/index.js';
 import { activationRef } from '../src/kernels/activations.js';
 import { empty, readF32, release, upload } from '../src/kernels/common.js';
-import {
-  memvpFfnConfig,
-  memvpFfnPipelines,
-  memvpFfnReference,
-  memvpUpWeightF32,
-  recordMemvpFfn,
-  type MemvpFfnArgs,
-  type MemvpFfnReferenceArgs,
-  type MemvpForm,
-  type MemvpWeight,
-} from '../src/kernels/memvp-ffn.js';
+import { memvpFfnReference, memvpUpWeightF32, recordMemvpFfn, type MemvpFfnArgs, type MemvpFfnReferenceArgs, type MemvpForm, type MemvpWeight } from '../src/kernels/memvp-ffn.js';
 import { concatQuantColumns, dequantizeBlockwise, quantizeBlockwise, releaseQuantWeight, uploadQuantWeight, type QuantBits } from '../src/kernels/quant.js';
 import { expectClose, gpu, randn } from './helpers/gpu.js';
 import { scramblePadding } from './nbits-padding.js';
@@ -116,7 +106,6 @@ async function runGpu(ctx: GpuContext, c: Case, x: Inputs) {
     scores,
     out,
   };
-  await ctx.pipelines.prepare(memvpFfnPipelines(memvpFfnConfig(args)));
   const step = new Step(ctx);
   recordMemvpFfn(ctx, step, args);
   await step.submit();
@@ -223,7 +212,6 @@ describe('memvp_ffn kernels', () => {
     const w2t = upload(ctx, w2, [D, d]);
     const layers = [41, 42].map((seed) => ({ x: randn(L * d, seed), out: empty(ctx, [L, d]) }));
     const args = layers.map(({ x, out }): MemvpFfnArgs => ({ form: 'llama', u: upload(ctx, x, [L, d]), wUp, w2: w2t, memK: k, memV: v, s: 0.5, out }));
-    await ctx.pipelines.prepare(memvpFfnPipelines(memvpFfnConfig(args[0]!)));
     const step = new Step(ctx);
     for (const a of args) recordMemvpFfn(ctx, step, a);
     // One keys layout, then pass 1 and pass 2 per layer.

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { KernelShapeError, Step } from '../src/gpu/index.js';
 import { empty, readF32, release, upload } from '../src/kernels/common.js';
-import { layernormPipeline, layernormReference, layernormStatsReference, recordLayernorm } from '../src/kernels/layernorm.js';
-import { recordRmsnorm, rmsnormPipeline, rmsnormReference } from '../src/kernels/rmsnorm.js';
+import { layernormReference, layernormStatsReference, recordLayernorm } from '../src/kernels/layernorm.js';
+import { recordRmsnorm, rmsnormReference } from '../src/kernels/rmsnorm.js';
 import { expectClose, gpu, randn } from './helpers/gpu.js';
 import { reduceContexts } from './reduce-widths.js';
 
@@ -13,7 +13,6 @@ const SHAPES: [number, number][] = [[1, 1], [1, 3], [3, 65], [2, 257], [5, 1000]
 describe('rmsnorm kernel', () => {
   it('matches the reference on odd shapes, both workgroup widths', async () => {
     for (const [width, ctx] of reduceContexts(await gpu())) {
-      await ctx.pipelines.prepare([rmsnormPipeline(ctx.adapter)]);
       for (const [r, d] of SHAPES) {
         const xs = randn(r * d, r + d, 2);
         const ws = randn(d, d + 7);
@@ -29,7 +28,6 @@ describe('rmsnorm kernel', () => {
 
   it('normalises each row of a rank-3 input', async () => {
     const ctx = await gpu();
-    await ctx.pipelines.prepare([rmsnormPipeline(ctx.adapter)]);
     const xs = randn(2 * 3 * 5, 1);
     const ws = randn(5, 2);
     const [x, w, y] = [upload(ctx, xs, [2, 3, 5]), upload(ctx, ws, [5]), empty(ctx, [2, 3, 5])];
@@ -53,7 +51,6 @@ describe('layernorm kernel', () => {
   for (const hasBias of [true, false]) {
     it(`matches the reference on odd shapes (${hasBias ? 'with' : 'without'} bias), both workgroup widths`, async () => {
       for (const [width, ctx] of reduceContexts(await gpu())) {
-        await ctx.pipelines.prepare([layernormPipeline(ctx.adapter, hasBias)]);
         for (const [r, d] of SHAPES) {
           const xs = randn(r * d, 3 * r + d, 2);
           const ws = randn(d, d + 1);
@@ -72,7 +69,6 @@ describe('layernorm kernel', () => {
 
   it('also writes each row\'s mean and inverse standard deviation when asked', async () => {
     for (const [width, ctx] of reduceContexts(await gpu())) {
-      await ctx.pipelines.prepare([layernormPipeline(ctx.adapter, false, true)]);
       for (const [r, d] of [[1, 1], [3, 65], [130, 3]] as const) {
         const xs = randn(r * d, 7 * r + d, 2).map((v) => v + 3);
         const ws = randn(d, d + 4);
@@ -92,7 +88,6 @@ describe('layernorm kernel', () => {
 
   it('keeps its variance when the rows have a large mean', async () => {
     const ctx = await gpu();
-    await ctx.pipelines.prepare([layernormPipeline(ctx.adapter, true)]);
     const [r, d] = [4, 777];
     const xs = randn(r * d, 5).map((v) => 1000 + v);
     const ws = new Float32Array(d).fill(1);

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { KernelShapeError, Step } from '../src/gpu/index.js';
 import type { AttrValue } from '../src/graph/ir.js';
 import { broadcastShapes, coalesce, broadcastStrides } from '../src/graph/ops/broadcast.js';
-import { binaryPipeline, recordBinary, recordUnary } from '../src/graph/ops/elementwise.js';
+import { recordBinary, recordUnary } from '../src/graph/ops/elementwise.js';
 import '../src/graph/ops/shape.js';
 import { fromNumbers } from '../src/graph/ops/hostnum.js';
 import type { ElemType, HostTensor } from '../src/graph/tensor.js';
@@ -124,7 +124,6 @@ describe('op_binary on equal shapes (SAME_SHAPE, the residual add)', () => {
   it('Add f32 matches a + b exactly on sizes around the workgroup size, with only the same-shape pipeline compiled', async () => {
     const ctx = await gpu();
     const spec = { op: 0, aType: 'float32', bType: 'float32', outType: 'float32' } as const;
-    await ctx.pipelines.prepare([binaryPipeline(spec, true)]);
     for (const shape of [[1], [3], [255], [2, 129], [7, 1000]]) {
       const n = count(shape);
       const [as, bs] = [randn(n, n), randn(n, n + 1)];
@@ -142,7 +141,6 @@ describe('kernel shape errors', () => {
   it('binary and unary wrappers reject mismatched shapes and types with the kernel named', async () => {
     const ctx = await gpu();
     const spec = { op: 0, aType: 'float32', bType: 'float32', outType: 'float32' } as const;
-    await ctx.pipelines.prepare([binaryPipeline(spec)]);
     const a = empty(ctx, [2, 3]);
     const b = empty(ctx, [4, 3]);
     const y = empty(ctx, [2, 3]);

@@ -5,9 +5,9 @@ import { contiguousStrides } from '../src/graph/ops/broadcast.js';
 import { fromNumbers } from '../src/graph/ops/hostnum.js';
 import type { HostTensor } from '../src/graph/tensor.js';
 import { empty, readF32, release, upload } from '../src/kernels/common.js';
-import { copyNdPipeline, copyNdReference, recordCopyNd, type CopyRegion } from '../src/kernels/op_copy_nd.js';
-import { checkIndices, gatherPipeline, gatherReference, recordGather } from '../src/kernels/op_gather.js';
-import { recordTrilu, triluPipeline, triluReference } from '../src/kernels/op_trilu.js';
+import { copyNdReference, recordCopyNd, type CopyRegion } from '../src/kernels/op_copy_nd.js';
+import { checkIndices, gatherReference, recordGather } from '../src/kernels/op_gather.js';
+import { recordTrilu, triluReference } from '../src/kernels/op_trilu.js';
 import { caseNames } from './helpers/conformance.js';
 import { checkCase, hostNode } from './op-cases.js';
 import { expectClose, gpu, randInt, randn } from './helpers/gpu.js';
@@ -42,7 +42,6 @@ describe('op_copy_nd kernel', () => {
   for (const [what, shape, region] of cases) {
     it(`${what} matches the reference`, async () => {
       const ctx = await gpu();
-      await ctx.pipelines.prepare([copyNdPipeline()]);
       const data = src.subarray(0, numel(shape));
       const x = upload(ctx, data, shape);
       const outShape = what.startsWith('concat') ? [5, 11, 7] : region.dims;
@@ -72,7 +71,6 @@ describe('op_copy_nd kernel', () => {
 describe('op_gather and op_trilu kernels', () => {
   it('gather along a middle axis with negative indices matches the reference', async () => {
     const ctx = await gpu();
-    await ctx.pipelines.prepare([gatherPipeline()]);
     const shape = [3, 7, 13];
     const data = randInt(numel(shape), -50, 50, 3);
     const idx = Int32Array.from([-1, 0, 6, 3, -7, 2]);
@@ -89,7 +87,6 @@ describe('op_gather and op_trilu kernels', () => {
 
   it('embedding lookup: table [V, d] f32 with i32 ids, out-of-range ids clamped', async () => {
     const ctx = await gpu();
-    await ctx.pipelines.prepare([gatherPipeline()]);
     for (const [n, vocab, d] of [[1, 1, 1], [5, 17, 3], [9, 100, 65], [3, 1000, 257]] as [number, number, number][]) {
       const ids = randInt(n, -vocab - 2, vocab + 2, n + vocab);
       ids[0] = vocab;
@@ -119,7 +116,6 @@ describe('op_gather and op_trilu kernels', () => {
   for (const [upper, k] of [[true, 0], [true, -2], [false, 3], [false, -1]] as const) {
     it(`trilu upper=${upper} k=${k} on a batch of odd matrices matches the reference`, async () => {
       const ctx = await gpu();
-      await ctx.pipelines.prepare([triluPipeline()]);
       const shape = [3, 5, 19];
       const data = randInt(numel(shape), 1, 100, 11);
       const x = upload(ctx, data, shape);

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { KernelShapeError, Step } from '../src/gpu/index.js';
 import { empty, readF32, release, upload } from '../src/kernels/common.js';
-import { recordRope, recordRopeTable, ropeInvFreq, ropePipeline, ropeReference, ropeTableReference } from '../src/kernels/rope.js';
+import { recordRope, recordRopeTable, ropeInvFreq, ropeReference, ropeTableReference } from '../src/kernels/rope.js';
 import { expectClose, gpu, randn } from './helpers/gpu.js';
 
 // Tolerance: 2e-6 abs + 1e-6 rel against the reference, which forms the same f32 angle as PyTorch and takes
@@ -9,7 +9,6 @@ import { expectClose, gpu, randn } from './helpers/gpu.js';
 describe('rope kernel', () => {
   it('matches the f32-angle reference at positions up to ~2100, in place', async () => {
     const ctx = await gpu();
-    await ctx.pipelines.prepare([ropePipeline()]);
     for (const [l, heads, hd, offset] of [[1, 1, 2, 0], [3, 2, 6, 5], [7, 3, 64, 0], [5, 4, 128, 2040], [1, 32, 128, 2047], [33, 1, 10, 1000]]) {
       const xs = randn(l * heads * hd, l + hd + offset);
       const freqs = ropeInvFreq(hd);
@@ -24,7 +23,6 @@ describe('rope kernel', () => {
 
   it('writes to a separate output and leaves x alone, with another theta', async () => {
     const ctx = await gpu();
-    await ctx.pipelines.prepare([ropePipeline()]);
     const [l, heads, hd] = [4, 2, 16];
     const xs = randn(l * heads * hd, 3);
     const freqs = ropeInvFreq(hd, 500000);
@@ -39,7 +37,6 @@ describe('rope kernel', () => {
 
   it('applies per-row cos/sin tables (the exported graph\'s own tables), into a separate output', async () => {
     const ctx = await gpu();
-    await ctx.pipelines.prepare([ropePipeline(true)]);
     for (const [l, heads, hd] of [[1, 1, 2], [5, 3, 32], [9, 2, 10]] as const) {
       const xs = randn(l * heads * hd, 7 + l);
       const [cs, sn] = [randn(l * hd, 1 + hd), randn(l * hd, 2 + hd)];

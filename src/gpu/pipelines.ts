@@ -1,6 +1,7 @@
 // Compute pipelines, keyed by kernel and specialisation (WGSL override constants such as tile sizes).
 // Shapes never enter the key: they travel in uniforms, so one pipeline serves every shape.
-// Pipelines are compiled asynchronously by prepare() before first use; get() never compiles.
+// Pipelines are compiled asynchronously by prepare(), which Step.submit() awaits for the pipelines its dispatches
+// name before encoding them; get() never compiles.
 import type { GpuContext } from './device.js';
 import { GpuError, GpuValidationError, ShaderCompileError } from './errors.js';
 

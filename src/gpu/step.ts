@@ -1,6 +1,8 @@
 // One step = one command encoder. Kernels record dispatches, copies and readbacks into a Step; submit()
-// packs every dispatch's uniforms into one buffer, encodes everything in a single compute pass sequence,
-// submits once, and only then are readbacks mapped. This keeps the CPU-GPU round trips to one per step.
+// compiles the pipelines its dispatches name that are not compiled yet (asynchronously, all in parallel: the
+// first step of a graph or model pays for them, later steps find them cached), packs every dispatch's uniforms
+// into one buffer, encodes everything in a single compute pass sequence, submits once, and only then are
+// readbacks mapped. This keeps the CPU-GPU round trips to one per step.
 // With a profiler attached (ctx.profiler, profiler.ts) each dispatch gets a timed pass of its own.
 import type { GpuContext } from './device.js';
 import { GpuError, KernelShapeError } from './errors.js';
@@ -114,6 +116,7 @@ export class Step {
     let writeBuf: GPUBuffer | undefined;
     let timing: Timing | undefined;
     try {
+      await this.ctx.pipelines.prepare(this.ops.flatMap((o) => (o.kind === 'dispatch' ? [o.d.pipeline] : [])));
       await this.ctx.guard(this.label, () => {
         if (this.uniformBytes > 0) {
           uniformBuf = this.ctx.buffers.acquireUniform(this.uniformBytes);

@@ -2,7 +2,7 @@
 // record every other node's kernels into ONE step (one command encoder), release each buffer to the pool right
 // after its last reader is recorded (liveness-based reuse: later dispatches run after earlier ones in queue order),
 // submit once, and read back only the requested outputs.
-import { GpuError, Step, sizeClass, type GpuContext, type PipelineSpec } from '../gpu/index.js';
+import { GpuError, Step, sizeClass, type GpuContext } from '../gpu/index.js';
 import { fromDeviceWords, toDeviceWords, uploadHost } from './convert.js';
 import { FeedError, GraphError, ShapeError, nodeLabel } from './errors.js';
 import type { Graph, Node, Value } from './ir.js';
@@ -101,17 +101,10 @@ export class Executor {
       metas.set(v, { type: v.constant.type, dims: v.constant.dims });
       host.set(v, v.constant);
     }
-    // Pass 1: shapes, CPU evaluation of shape arithmetic, and the pipelines the GPU nodes need.
+    // Pass 1: shapes, and CPU evaluation of shape arithmetic.
     const onGpu = graph.nodes.map((node) => planNode(node, metas, host, this.hostNeeded));
-    const specs: PipelineSpec[] = [];
-    graph.nodes.forEach((node, i) => {
-      if (!onGpu[i]) return;
-      const ins = node.inputs.map((v) => (v ? metas.get(v) : undefined));
-      specs.push(...typed(node, () => implFor(node).pipelines(node, ins, node.outputs.map((v) => metas.get(v)!), ctx, options)));
-    });
-    await ctx.pipelines.prepare(specs);
 
-    // Pass 2: record. Buffers this run allocates carry the number of live values viewing them (aliases share one).
+    // Pass 2: record (submit compiles the pipelines of the recorded dispatches that no earlier step compiled). Buffers this run allocates carry the number of live values viewing them (aliases share one).
     const refs = new Map<GPUBuffer, number>();
     const step = new Step(ctx, 'graph run');
     // Views of weights and of feeds already on the GPU are not counted: this run must never release those.

@@ -1,5 +1,5 @@
 // Conv (2D, NCHW, group 1, optional bias) through op_conv2d; ONNX's auto_pad modes resolved to explicit pads.
-import { conv2dOutputShape, conv2dPipeline, recordConv2d, type Conv2dOptions } from '../../kernels/op_conv2d.js';
+import { conv2dOutputShape, recordConv2d, type Conv2dOptions } from '../../kernels/op_conv2d.js';
 import { attr, type Node } from '../ir.js';
 import { registerOp } from './op.js';
 
@@ -29,12 +29,5 @@ function options(node: Node, x: readonly number[], w: readonly number[]): Conv2d
 
 registerOp('Conv', {
   infer: (node, [x, w]) => [{ type: x!.type, dims: conv2dOutputShape(x!.dims, w!.dims, options(node, x!.dims, w!.dims)) }],
-  pipelines: (node) => {
-    const bias = !!node.inputs[2];
-    const autoPad = attr<string>(node, 'auto_pad', 'NOTSET');
-    // SAME padding depends on the input size, so both variants may be needed.
-    const padded = autoPad.startsWith('SAME') ? [false, true] : [autoPad === 'NOTSET' && (attr<number[]>(node, 'pads') ?? []).some((p) => p > 0)];
-    return padded.map((p) => conv2dPipeline({ bias, padded: p }));
-  },
   record: (env, node, [x, w, bias], [y]) => recordConv2d(env.ctx, env.step, x!, w!, bias, y!, options(node, x!.shape, w!.shape)),
 });

@@ -1,11 +1,11 @@
 // Operators that the fusion passes create (domain "memvp"): one node per attention block with its KV cache,
 // and one per FFN block with MemVP's memory branch. Each runs our fused kernels.
 import { shapeStr } from '../../gpu/index.js';
-import { attentionPipeline, recordAttention } from '../../kernels/attention.js';
-import { kvAppendPipeline, recordKvAppend, type KvCache } from '../../kernels/kv-cache.js';
-import { memvpFfnConfig, memvpFfnPipelines, recordMemvpFfn, type MemvpFfnArgs, type MemvpForm, type MemvpWeight } from '../../kernels/memvp-ffn.js';
+import { recordAttention } from '../../kernels/attention.js';
+import { recordKvAppend, type KvCache } from '../../kernels/kv-cache.js';
+import { recordMemvpFfn, type MemvpFfnArgs, type MemvpForm, type MemvpWeight } from '../../kernels/memvp-ffn.js';
 import { quantLayout, type QuantBits } from '../../kernels/quant.js';
-import { recordRopeTable, ropePipeline } from '../../kernels/rope.js';
+import { recordRopeTable } from '../../kernels/rope.js';
 import { ShapeError } from '../errors.js';
 import { attr, type Node } from '../ir.js';
 import { size } from '../tensor.js';
@@ -41,7 +41,6 @@ registerOp(
       const present: TensorMeta = { type: 'float32', dims: [1, kvHeads, P + L!, hd] };
       return [{ type: 'float32', dims: q!.dims }, present, present];
     },
-    pipelines: (_node, [q], _outputs, ctx) => [ropePipeline(true), kvAppendPipeline(), attentionPipeline(q!.dims[1] === 1 ? 'decode' : 'prefill', ctx.adapter)],
     record(env, node, [q, k, v, cos, sin, pastK, pastV], [out]) {
       const heads = attr<number>(node, 'num_heads', 0);
       const kvHeads = attr<number>(node, 'num_kv_heads', 0);
@@ -102,11 +101,6 @@ registerOp(
   {
     packedInputs: PACKED_INPUTS,
     infer: (_node, [, h]) => [{ type: 'float32', dims: h!.dims }],
-    pipelines: (node, inputs, _outputs, _ctx, options) => {
-      const memory = !!inputs[4];
-      const extras = { mask: memory && !!options.memvp?.mask, scores: memory && !!options.memvp?.scores };
-      return memvpFfnPipelines(memvpFfnConfig(ffnArgs(node, inputs.map((m) => m && shapeOnly(m)), undefined, extras)));
-    },
     record(env, node, inputs, [out]) {
       const memK = inputs[4];
       let scores: DeviceTensor | undefined;
@@ -121,16 +115,11 @@ registerOp(
         mask = env.memvpMask;
         if (mask && mask.shape[0] !== n) throw new ShapeError(node, `the memory mask has ${mask.shape[0]} entries but the memory has ${n}`);
       }
-      recordMemvpFfn(env.ctx, env.step, ffnArgs(node, inputs, out, { mask, scores }));
+      recordMemvpFfn(env.ctx, env.step, ffnArgs(node, inputs, out!, { mask, scores }));
     },
   },
   'memvp',
 );
-
-/** A meta dressed as a tensor (no buffer), so the pipeline choice reads the same shapes record() will see. */
-function shapeOnly(m: TensorMeta): DeviceTensor {
-  return { buffer: undefined as unknown as GPUBuffer, shape: m.dims, dtype: 'f32', type: m.type };
-}
 
 /** Weight i: its f32 input, or a QuantWeight over its packed inputs (shaped as the kernels read them). */
 function ffnWeight(node: Node, inputs: readonly (DeviceTensor | undefined)[], i: number): MemvpWeight | undefined {
@@ -157,14 +146,12 @@ function ffnWeight(node: Node, inputs: readonly (DeviceTensor | undefined)[], i:
 function ffnArgs(
   node: Node,
   inputs: readonly (DeviceTensor | undefined)[],
-  out: DeviceTensor | undefined,
-  extras: { mask?: DeviceTensor | boolean; scores?: DeviceTensor | boolean },
+  out: DeviceTensor,
+  extras: { mask?: DeviceTensor; scores?: DeviceTensor },
 ): MemvpFfnArgs {
   const [u, h, , , k, v] = inputs;
   const d = u!.shape.at(-1)!;
   const L = size(u!.shape) / d;
-  const n = k?.shape[0] ?? 0;
-  const flag = (x: DeviceTensor | boolean | undefined, shape: number[]) => (x === true ? shapeOnly({ type: 'float32', dims: shape }) : x || undefined);
   return {
     form: attr<string>(node, 'form', 'llama') as MemvpForm,
     u: view(u!, [L, d]),
@@ -174,8 +161,8 @@ function ffnArgs(
     memK: k,
     memV: v,
     s: attr<number>(node, 's', 0),
-    mask: flag(extras.mask, [n]),
-    scores: flag(extras.scores, [L, n]),
-    out: out && view(out, [L, d]),
-  } as MemvpFfnArgs;
+    mask: extras.mask,
+    scores: extras.scores,
+    out: view(out, [L, d]),
+  };
 }

@@ -1,8 +1,8 @@
 // Data-movement ops: Transpose, Slice, Concat, Split, Expand, Tile (all strided copies through one kernel,
 // op_copy_nd, and the same copies on the CPU for host evaluation), Gather and Trilu.
-import { copyNdPipeline, copyNdReference, recordCopyNd, type CopyRegion } from '../../kernels/op_copy_nd.js';
-import { checkIndices, gatherOutputShape, gatherPipeline, gatherReference, recordGather } from '../../kernels/op_gather.js';
-import { recordTrilu, triluPipeline } from '../../kernels/op_trilu.js';
+import { copyNdReference, recordCopyNd, type CopyRegion } from '../../kernels/op_copy_nd.js';
+import { checkIndices, gatherOutputShape, gatherReference, recordGather } from '../../kernels/op_gather.js';
+import { recordTrilu } from '../../kernels/op_trilu.js';
 import { attr, type Node } from '../ir.js';
 import type { HostTensor } from '../tensor.js';
 import { broadcastShapes, broadcastStrides, contiguousStrides } from './broadcast.js';
@@ -28,7 +28,6 @@ function copyOp(plan: (node: Node, metas: Metas, host: Hosts) => Plan, hostInput
       for (const c of p.copies) copyNdReference(rawElements(inputs[c.input]!), rawElements(outs[c.output]!), c.region);
       return outs;
     },
-    pipelines: () => [copyNdPipeline()],
     record: (env, node, inputs, outputs, host) => {
       const p = plan(node, inputs.map((t) => t && { type: t.type, dims: t.shape }), host);
       for (const c of p.copies) recordCopyNd(env.ctx, env.step, inputs[c.input]!, outputs[c.output]!, c.region);
@@ -163,14 +162,12 @@ registerOp('Gather', {
     gatherReference(rawElements(data!), data!.dims, idx, axis, rawElements(out));
     return [out];
   },
-  pipelines: () => [gatherPipeline()],
   record: (env, node, [data, indices], [out]) => recordGather(env.ctx, env.step, data!, indices!, out!, gatherAxis(node, data!.shape.length)),
 });
 
 registerOp('Trilu', {
   hostInputs: [1],
   infer: (_, [x]) => [{ type: x!.type, dims: x!.dims }],
-  pipelines: () => [triluPipeline()],
   record: (env, node, [x], [y], host) => {
     const k = node.inputs[1] ? numbers(requireHost(node, host, 1))[0]! : 0;
     recordTrilu(env.ctx, env.step, x!, y!, k, attr<number>(node, 'upper', 1) !== 0);

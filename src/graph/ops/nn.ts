@@ -3,23 +3,23 @@
 // ops the fusion passes create: MatMul with a bias/activation epilogue, Activation and RMSNorm. All float maths runs
 // in f32; operands that must be reshaped or broadcast first (Softmax off the last axis, broadcast matmul batches,
 // Gemm's transA and C) go through op_copy_nd.
-import { numel, type GpuContext, type GpuTensor, type PipelineSpec, type Step } from '../../gpu/index.js';
-import { activationPipeline, recordActivation } from '../../kernels/activation.js';
+import { numel, type GpuTensor, type Step } from '../../gpu/index.js';
+import { recordActivation } from '../../kernels/activation.js';
 import { ACT_CODE, type Activation } from '../../kernels/activations.js';
-import { checkTableOptions, gatherNbitsPipeline, recordGatherNbits, tableLayout, type QuantTable } from '../../kernels/gather-nbits.js';
-import { layernormPipeline, recordLayernorm } from '../../kernels/layernorm.js';
-import { matmulPipeline, recordMatmul } from '../../kernels/matmul.js';
+import { checkTableOptions, recordGatherNbits, tableLayout, type QuantTable } from '../../kernels/gather-nbits.js';
+import { recordLayernorm } from '../../kernels/layernorm.js';
+import { recordMatmul } from '../../kernels/matmul.js';
 import type { MatmulConfig, MatmulOptions } from '../../kernels/matmul-common.js';
-import { matmulNBitsPipeline, recordMatmulNBits } from '../../kernels/matmul-nbits.js';
-import { copyNdPipeline, recordCopyNd } from '../../kernels/op_copy_nd.js';
+import { recordMatmulNBits } from '../../kernels/matmul-nbits.js';
+import { recordCopyNd } from '../../kernels/op_copy_nd.js';
 import { checkIndices } from '../../kernels/op_gather.js';
 import { checkQuantOptions, quantLayout, type QuantBits, type QuantWeight } from '../../kernels/quant.js';
-import { recordRmsnorm, rmsnormPipeline } from '../../kernels/rmsnorm.js';
-import { recordSoftmax, softmaxPipeline } from '../../kernels/softmax.js';
+import { recordRmsnorm } from '../../kernels/rmsnorm.js';
+import { recordSoftmax } from '../../kernels/softmax.js';
 import { attr, type Node } from '../ir.js';
 import { isFloat, size, type ElemType, type HostTensor } from '../tensor.js';
 import { broadcastShapes, broadcastStrides, contiguousStrides } from './broadcast.js';
-import { binaryPipeline, recordBinary, type BinarySpec } from './elementwise.js';
+import { recordBinary, type BinarySpec } from './elementwise.js';
 import { normAxis, numbers, recordHostUpload } from './host-data.js';
 import { fromNumbers } from './hostnum.js';
 import { registerOp, type DeviceTensor, type OpImpl, type RunEnv, type TensorMeta } from './op.js';
@@ -93,11 +93,6 @@ function matmulPlan(node: Node, aDims: readonly number[], bDims: readonly number
   };
 }
 
-function matmulPipelines(ctx: GpuContext, p: MatmulPlan, config: MatmulConfig): PipelineSpec[] {
-  if (size(p.c) === 0) return [];
-  return [matmulPipeline(ctx, config, p.a.at(-2)!), ...(p.expandA || p.expandB ? [copyNdPipeline()] : [])];
-}
-
 function recordMatmulNd(env: RunEnv, node: Node, a: GpuTensor, b: GpuTensor, y: GpuTensor, opts: MatmulOptions): void {
   const p = matmulPlan(node, a.shape, b.shape);
   if (size(p.c) === 0) return;
@@ -118,7 +113,6 @@ function matmulOp(fused: boolean): OpImpl {
   const config = (node: Node): MatmulConfig => (fused ? epilogue(node) : {});
   return {
     infer: (node, metas) => [{ type: floatInput(node, metas, 0).type, dims: matmulPlan(node, metas[0]!.dims, floatInput(node, metas, 1).dims).out }],
-    pipelines: (node, [a, b], _outs, ctx) => matmulPipelines(ctx, matmulPlan(node, a!.dims, b!.dims), config(node)),
     record: (env, node, [a, b, bias], [y]) => {
       const opts: MatmulOptions = { activation: config(node).activation };
       if (bias) opts.bias = view(bias, [size(bias.shape)]);
@@ -178,12 +172,6 @@ registerOp('Gemm', {
     const p = gemmPlan(node, floatInput(node, metas, 0).dims, floatInput(node, metas, 1).dims, metas[2]?.dims);
     return [{ type: metas[0]!.type, dims: [p.M, p.N] }];
   },
-  pipelines: (node, [a, b, c], _outs, ctx) => {
-    const p = gemmPlan(node, a!.dims, b!.dims, c?.dims);
-    if (p.M * p.N === 0) return [];
-    const config: MatmulConfig = { transB: p.transB, bias: p.c === 'bias', residual: p.c === 'residual' || p.c === 'scaled' };
-    return [matmulPipeline(ctx, config, p.M), ...(p.transA ? [copyNdPipeline()] : []), ...(p.c === 'scaled' ? [binaryPipeline(gemmBinary(c!.type))] : [])];
-  },
   record: (env, node, [a, b, c], [y]) => {
     const p = gemmPlan(node, a!.shape, b!.shape, c?.shape);
     if (p.M * p.N === 0) return;
@@ -220,11 +208,6 @@ function lastAxis(dims: readonly number[], axis: number): boolean {
 
 registerOp('Softmax', {
   infer: (node, metas) => [{ type: floatInput(node, metas, 0).type, dims: metas[0]!.dims }],
-  pipelines: (node, [x], _outs, ctx) => {
-    if (size(x!.dims) === 0) return [];
-    const axis = softmaxAxis(node, x!.dims.length);
-    return [softmaxPipeline(ctx.adapter), ...(lastAxis(x!.dims, axis) ? [] : [copyNdPipeline()])];
-  },
   record: (env, node, [x], [y]) => {
     const d = x!.shape;
     if (size(d) === 0) return;
@@ -275,11 +258,6 @@ registerOp('LayerNormalization', {
     const stats: TensorMeta = { type: 'float32', dims: x.dims.map((d, i) => (i < p.axis ? d : 1)) };
     return [{ type: x.type, dims: x.dims }, ...node.outputs.slice(1).map(() => stats)];
   },
-  pipelines: (node, [x, scale, bias], _outs, ctx) => {
-    const p = layerNormPlan(node, x!.dims, scale!.dims, bias?.dims);
-    if (p.rows * p.cols === 0) return [];
-    return [layernormPipeline(ctx.adapter, !!bias, node.outputs.length > 1), ...(p.expandScale || p.expandBias ? [copyNdPipeline()] : [])];
-  },
   record: (env, node, [x, scale, bias], [y, mean, invStdDev]) => {
     const p = layerNormPlan(node, x!.shape, scale!.shape, bias?.shape);
     if (p.rows * p.cols === 0) return;
@@ -302,7 +280,6 @@ registerOp('Size', {
   metaOnly: true,
   infer: () => [{ type: 'int64', dims: [] }],
   host: (_node, _inputs, [x]) => [sizeOf(x!)],
-  pipelines: () => [],
   record: (env, _node, [x], [y]) => recordHostUpload(env, sizeOf({ type: x!.type, dims: x!.shape }), y!),
 });
 
@@ -352,12 +329,6 @@ registerOp(
       const p = nbitsPlan(node, floatInput(node, metas, 0).dims);
       checkNBitsInputs(node, p, metas);
       return [{ type: metas[0]!.type, dims: p.out }];
-    },
-    pipelines: (node, metas, _outs, ctx) => {
-      const p = nbitsPlan(node, metas[0]!.dims);
-      if (p.rows === 0) return [];
-      const config = { bits: p.bits, blockSize: p.blockSize, zeroPoints: !!metas[3], kTail: p.K % p.blockSize !== 0, activation: 'none' as const, bias: !!metas[5], residual: false };
-      return [matmulNBitsPipeline(ctx, config, p.rows)];
     },
     record: (env, node, inputs, [y]) => {
       const [a, packed, scales, zeroPoints, , bias] = inputs;
@@ -418,7 +389,6 @@ registerOp(
   {
     packedInputs: [0, 3],
     infer: (node, metas, host) => [gatherQInfer(node, metas, host)],
-    pipelines: (node, metas, [y]) => (size(y!.dims) === 0 ? [] : [gatherNbitsPipeline({ ...gatherQAttrs(node), zeroPoints: !!metas[3] })]),
     record: (env, node, [data, indices, scales, zeroPoints], [y]) => {
       if (data!.dtype !== 'u32') throw new Error(`GatherBlockQuantized ${node.name}: data must come from an initializer or a feed (computed quantized tables are not supported)`);
       // The packed inputs arrive as u32 words: the table's shape comes from the scales and the output.
@@ -442,7 +412,6 @@ registerOp(
   'Activation',
   {
     infer: (node, metas) => [{ type: floatInput(node, metas, 0).type, dims: metas[0]!.dims }],
-    pipelines: (node) => [activationPipeline(activationOf(node))],
     record: (env, node, [x], [y]) => recordActivation(env.ctx, env.step, activationOf(node), x!, y!),
   },
   'memvp',
@@ -453,7 +422,6 @@ registerOp(
   'RMSNorm',
   {
     infer: (node, metas) => [{ type: floatInput(node, metas, 0).type, dims: metas[0]!.dims }],
-    pipelines: (_node, [x], _outs, ctx) => (size(x!.dims) === 0 ? [] : [rmsnormPipeline(ctx.adapter)]),
     record: (env, node, [x, weight], [y]) => {
       if (size(x!.shape) > 0) recordRmsnorm(env.ctx, env.step, x!, view(weight!, [size(weight!.shape)]), y!, { eps: attr(node, 'epsilon', 1e-6) });
     },

@@ -1,7 +1,7 @@
 // What an operator implementation provides to the executor. One OpImpl per ONNX op type (and per fused op).
 // Shapes are inferred per run from concrete input shapes; small integer tensors that only feed shape arithmetic
 // (Shape -> Gather -> Concat -> Reshape ...) are evaluated on the CPU, so no readback is ever needed mid-step.
-import type { GpuContext, GpuTensor, PipelineSpec, Step } from '../../gpu/index.js';
+import type { GpuContext, GpuTensor, Step } from '../../gpu/index.js';
 import { UnsupportedOpError } from '../errors.js';
 import type { Node } from '../ir.js';
 import type { ElemType, HostTensor } from '../tensor.js';
@@ -57,16 +57,14 @@ export interface OpImpl {
   readonly aliases?: readonly number[];
   /** Inputs uploaded as their raw bytes packed into u32 words instead of one element per word (quantized weights). */
   readonly packedInputs?: readonly number[];
-  /**
-   * Pipelines the node needs for these input/output types on this context's adapter; compiled (asynchronously)
-   * before the first run records it.
-   */
-  pipelines(node: Node, inputs: readonly (TensorMeta | undefined)[], outputs: readonly TensorMeta[], ctx: GpuContext, options: RunOptions): PipelineSpec[];
   /** Reads inputs stored with kvCapacity as they are (the fused attention op). */
   readonly acceptsKvCache?: boolean;
   /** Outputs whose buffers record() returns itself instead of getting fresh ones (a KV cache grown in place). */
   readonly providesOutputs?: readonly number[];
-  /** Records the node's kernels; absent for alias ops. Returns the outputs listed in providesOutputs, by index. */
+  /**
+   * Records the node's kernels; absent for alias ops. The step compiles the pipelines of the dispatches recorded
+   * here before it submits them, so an op names its kernels only where it records them. Returns the outputs listed in providesOutputs, by index.
+   */
   record?(
     env: RunEnv,
     node: Node,

@@ -104,7 +104,6 @@ function reduceOp(entry: { code: number; f: (v: number[]) => number }): OpImpl {
     hostInputs: [1],
     infer: (node, [x], host) => [{ type: x!.type, dims: reducedDims(x!.dims, reduceAxes(node, x!.dims.length, host), keep(node)) }],
     host: (node, inputs) => [hostReduce(inputs[0]!, reduceAxes(node, inputs[0]!.dims.length, inputs), inputs[0]!.type, keep(node), entry.f)],
-    pipelines: (node, inputs) => [reducePipeline(spec(node, typesOf(inputs)))],
     record: (env, node, [x], [y], host) => recordReduce(env.ctx, env.step, spec(node, typesOf([x])), x!, y!, reduceAxes(node, x!.shape.length, host), keep(node)),
   };
 }
@@ -122,7 +121,6 @@ function argOp(code: number): OpImpl {
   return {
     infer: (node, [x]) => [{ type: 'int64', dims: reducedDims(x!.dims, axis(node, x!.dims.length), keep(node)) }],
     host: (node, [x]) => [hostReduce(x!, axis(node, x!.dims.length), 'int64', keep(node), pick(node))],
-    pipelines: (node, inputs) => [reducePipeline(spec(node, typesOf(inputs)))],
     record: (env, node, [x], [y]) => recordReduce(env.ctx, env.step, spec(node, typesOf([x])), x!, y!, axis(node, x!.shape.length), keep(node)),
   };
 }
@@ -189,6 +187,5 @@ registerOp('CumSum', {
   hostInputs: [1],
   infer: (_node, [x]) => [{ type: x!.type, dims: x!.dims }],
   host: (node, inputs) => [hostCumSum(inputs[0]!, cumsumAxis(node, inputs[0]!.dims.length, inputs), cumsumSpec(node, typesOf(inputs)))],
-  pipelines: (node, inputs) => [cumsumPipeline(cumsumSpec(node, typesOf(inputs)))],
   record: (env, node, [x], [y], host) => recordCumSum(env.ctx, env.step, cumsumSpec(node, typesOf([x])), x!, y!, cumsumAxis(node, x!.shape.length, host)),
 });

@@ -16,7 +16,6 @@ function viewOp(dims: (node: Node, input: readonly number[], host: readonly (Hos
       const x = inputs[0]!;
       return [{ type: x.type, dims: dims(node, x.dims, inputs), data: x.data }];
     },
-    pipelines: () => [],
   };
 }
 
@@ -30,7 +29,6 @@ function hostOp(evaluate: (node: Node, metas: readonly (TensorMeta | undefined)[
       return [{ type: t.type, dims: t.dims }];
     },
     host: (node, inputs, metas) => [evaluate(node, metas, inputs)],
-    pipelines: () => [],
     // Reached when the result must live on the GPU (float results are not kept on the host).
     record: (env, node, inputs, outputs, host) => recordHostUpload(env, evaluate(node, inputs.map((t) => t && { type: t.type, dims: t.shape }), host), outputs[0]!),
   };
