@@ -75,6 +75,9 @@ fn binary_i(x: i32, z: i32) -> i32 {
     case 10u: { return i32(x != 0 && z != 0); }
     case 11u: { return i32(x != 0 || z != 0); }
     case 12u: { return i32((x != 0) != (z != 0)); }
+    // BitShift takes unsigned operands: the right shift is logical.
+    case 13u: { return x << u32(z); }
+    case 14u: { return bitcast<i32>(bitcast<u32>(x) >> u32(z)); }
     default: { return x; }
   }
 }

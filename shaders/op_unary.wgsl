@@ -73,6 +73,7 @@ fn unary_f(v: f32) -> f32 {
       let wanted = select(params.beta != 0.0, params.alpha != 0.0, v > 0.0);
       return select(0.0, 1.0, inf && wanted);
     }
+    case 39u: { return v * params.alpha; }
     default: { return v; }
   }
 }

@@ -132,6 +132,7 @@ const BINARY: Record<string, { code: number; f: (a: number, b: number) => number
   Less: { code: 23, f: (a, b) => +(a < b) },
   LessOrEqual: { code: 24, f: (a, b) => +(a <= b) },
 };
+const SHIFT = { LEFT: { code: 13, f: (a: number, b: number) => a * 2 ** b }, RIGHT: { code: 14, f: (a: number, b: number) => Math.floor(a / 2 ** b) } };
 const MOD = { python: { code: 7, f: (a: number, b: number) => a - b * Math.floor(a / b) }, c: { code: 8, f: (a: number, b: number) => a % b } };
 
 const binaryKernel = kernelSource('op_binary', binaryCode);
@@ -198,6 +199,11 @@ for (const [name, entry] of Object.entries(BINARY)) {
   if (name !== 'Max' && name !== 'Min') registerOp(name, binaryOp(() => entry));
 }
 registerOp('Mod', binaryOp((node) => (attr(node, 'fmod', 0) ? MOD.c : MOD.python)));
+registerOp('BitShift', binaryOp((node) => {
+  const direction = attr<string>(node, 'direction', '');
+  if (direction !== 'LEFT' && direction !== 'RIGHT') throw new Error(`BitShift ${node.name}: direction "${direction}" is neither LEFT nor RIGHT`);
+  return SHIFT[direction];
+}));
 
 /** Max/Min over 1..n inputs: a chain of binary dispatches ping-ponging between two scratch buffers. */
 function variadicOp(entry: { code: number; f: (a: number, b: number) => number }): OpImpl {
@@ -230,6 +236,7 @@ function variadicOp(entry: { code: number; f: (a: number, b: number) => number }
 
 registerOp('Max', variadicOp(BINARY.Max!));
 registerOp('Min', variadicOp(BINARY.Min!));
+registerOp('Sum', variadicOp(BINARY.Add!));
 
 // ---------------------------------------------------------------- where
 

@@ -8,3 +8,4 @@ import './nn.js';
 import './fused.js';
 import './unary-math.js';
 import './loss.js';
+import './elementwise-extra.js';
