@@ -1,8 +1,8 @@
 // Moving tensors between host types and 32-bit GPU storage (see tensor.ts for the mapping).
-import { type GpuContext } from '../gpu/index.js';
+import { numel, type GpuContext } from '../gpu/index.js';
 import { FeedError } from './errors.js';
 import type { DeviceTensor } from './ops/op.js';
-import { deviceType, size, type ElemType, type HostData, type HostTensor } from './tensor.js';
+import { deviceType, type ElemType, type HostData, type HostTensor } from './tensor.js';
 import { f16BitsToF32, f32ToF16Bits } from '../onnx/float16.js';
 
 const I32_MIN = -(2 ** 31);
@@ -10,7 +10,7 @@ const I32_MAX = 2 ** 31 - 1;
 
 /** The 32-bit words a host tensor is stored as on the GPU. `what` names the tensor in errors. */
 export function toDeviceWords(t: HostTensor, what: string): Float32Array | Int32Array | Uint32Array {
-  const n = size(t.dims);
+  const n = numel(t.dims);
   const d = t.data;
   switch (deviceType(t.type)) {
     case 'f32':
@@ -48,7 +48,7 @@ export function uploadHost(ctx: GpuContext, t: HostTensor, what: string): Device
 
 /** Turns read-back 32-bit words into host data of the given ONNX type. */
 export function fromDeviceWords(bytes: ArrayBuffer, type: ElemType, dims: readonly number[]): HostTensor {
-  const n = size(dims);
+  const n = numel(dims);
   const f = new Float32Array(bytes, 0, n);
   const i = new Int32Array(bytes, 0, n);
   const u = new Uint32Array(bytes, 0, n);

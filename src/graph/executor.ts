@@ -2,14 +2,14 @@
 // record every other node's kernels into ONE step (one command encoder), release each buffer to the pool right
 // after its last reader is recorded (liveness-based reuse: later dispatches run after earlier ones in queue order),
 // submit once, and read back only the requested outputs.
-import { GpuError, Step, sizeClass, type GpuContext } from '../gpu/index.js';
+import { GpuError, numel, sizeClass, Step, type GpuContext } from '../gpu/index.js';
 import { fromDeviceWords, toDeviceWords, uploadHost } from './convert.js';
 import { FeedError, GraphError, ShapeError, nodeLabel } from './errors.js';
 import type { Graph, Node, Value } from './ir.js';
 import { implFor, type DeviceTensor, type RunEnv, type RunOptions, type TensorMeta } from './ops/op.js';
 
 export type { RunOptions };
-import { deviceType, isFloat, size, type HostTensor } from './tensor.js';
+import { deviceType, isFloat, type HostTensor } from './tensor.js';
 
 /** A feed: host data, or a tensor already on the GPU (an output kept from an earlier run). */
 export type Feed = HostTensor | DeviceTensor;
@@ -45,12 +45,12 @@ export class Executor {
 
   /** Uploads the large constants (weights) with byte progress. Pipelines are compiled by the first run. */
   async load(onProgress?: (loadedBytes: number, totalBytes: number) => void): Promise<void> {
-    const big = [...this.graph.values.values()].filter((v) => v.constant && size(v.constant.dims) > HOST_MAX_ELEMENTS && v.consumers.length);
-    const total = big.reduce((s, v) => s + size(v.constant!.dims) * 4, 0);
+    const big = [...this.graph.values.values()].filter((v) => v.constant && numel(v.constant.dims) > HOST_MAX_ELEMENTS && v.consumers.length);
+    const total = big.reduce((s, v) => s + numel(v.constant!.dims) * 4, 0);
     let done = 0;
     for (const v of big) {
       this.weight(v);
-      done += size(v.constant!.dims) * 4;
+      done += numel(v.constant!.dims) * 4;
       onProgress?.(done, total);
     }
   }
@@ -173,10 +173,10 @@ export class Executor {
           refs.delete(t.buffer);
         } else {
           const compact = t.kvCapacity === undefined ? t : compactKv(step, t);
-          reads.push({ name: v.name, meta, bytes: step.read(compact.buffer, Math.max(4, size(meta.dims) * 4)) });
+          reads.push({ name: v.name, meta, bytes: step.read(compact.buffer, Math.max(4, numel(meta.dims) * 4)) });
         }
       }
-      for (const [name, t] of extras) reads.push({ name, meta: { type: t.type, dims: t.shape }, bytes: step.read(t.buffer, Math.max(4, size(t.shape) * 4)) });
+      for (const [name, t] of extras) reads.push({ name, meta: { type: t.type, dims: t.shape }, bytes: step.read(t.buffer, Math.max(4, numel(t.shape) * 4)) });
       await step.submit();
       for (const r of reads) result.set(r.name, fromDeviceWords(await r.bytes, r.meta.type, r.meta.dims));
       return result;
@@ -208,8 +208,8 @@ export class Executor {
           } else symbols.set(d, got);
         });
       }
-      if (!isDeviceTensor(f) && f.data.length !== size(dims)) {
-        throw new FeedError(`input "${v.name}" has ${f.data.length} elements but shape [${dims}] needs ${size(dims)}`);
+      if (!isDeviceTensor(f) && f.data.length !== numel(dims)) {
+        throw new FeedError(`input "${v.name}" has ${f.data.length} elements but shape [${dims}] needs ${numel(dims)}`);
       }
       metas.set(v, { type: f.type, dims });
       if (isDeviceTensor(f)) dev.set(v, f);
@@ -226,7 +226,6 @@ export class Executor {
     own(v, t, true);
     return t;
   }
-
 
   private recordNode(
     node: Node,
@@ -259,7 +258,7 @@ export class Executor {
       if (provided.has(i)) return undefined;
       const m = outMetas[i]!;
       const t: DeviceTensor = {
-        buffer: acquire(Math.max(4, size(m.dims) * 4), `${nodeLabel(node)} output ${i}`),
+        buffer: acquire(Math.max(4, numel(m.dims) * 4), `${nodeLabel(node)} output ${i}`),
         shape: m.dims,
         dtype: deviceType(m.type),
         type: m.type,
@@ -326,18 +325,18 @@ export function planNode(node: Node, metas: Map<Value, TensorMeta>, host: Map<Va
     node.outputs.forEach((v, i) => {
       const m = outMetas[i];
       if (!m) throw new ShapeError(node, `has no shape for output ${i} ("${v.name}"): the node has more outputs than the operator defines`);
-      if (!m.dims.every((d) => Number.isInteger(d) && d >= 0) || size(m.dims) > MAX_ELEMENTS) {
+      if (!m.dims.every((d) => Number.isInteger(d) && d >= 0) || numel(m.dims) > MAX_ELEMENTS) {
         throw new ShapeError(node, `output ${i} ("${v.name}") would have shape [${m.dims}], which is not a valid tensor of at most ${MAX_ELEMENTS} elements`);
       }
       metas.set(v, m);
     });
 
     const allHost = node.inputs.every((v, i) => !v || inHost[i] || impl.metaOnly);
-    const smallInts = outMetas.every((m) => !isFloat(m.type) && size(m.dims) <= HOST_MAX_ELEMENTS);
+    const smallInts = outMetas.every((m) => !isFloat(m.type) && numel(m.dims) <= HOST_MAX_ELEMENTS);
     const needed = node.outputs.some((v) => hostNeeded.has(v));
     if (!(impl.host && allHost && (smallInts || needed))) return true;
     node.outputs.forEach((v, i) => {
-      if (size(outMetas[i]!.dims) > HOST_MAX_COMPUTED) throw new ShapeError(node, `output ${i} ("${v.name}") [${outMetas[i]!.dims}] is too large to compute on the CPU`);
+      if (numel(outMetas[i]!.dims) > HOST_MAX_COMPUTED) throw new ShapeError(node, `output ${i} ("${v.name}") [${outMetas[i]!.dims}] is too large to compute on the CPU`);
     });
     const outs = typed(node, () => impl.host!(node, inHost, inMetas));
     node.outputs.forEach((v, i) => host.set(v, outs[i]!));

@@ -40,9 +40,3 @@ export function deviceType(t: ElemType): DType {
 export function isFloat(t: ElemType): boolean {
   return t === 'float32' || t === 'float16' || t === 'float64';
 }
-
-export function size(dims: readonly number[]): number {
-  let n = 1;
-  for (const d of dims) n *= d;
-  return n;
-}

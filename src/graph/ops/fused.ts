@@ -1,6 +1,6 @@
 // Operators that the fusion passes create (domain "memvp"): one node per attention block with its KV cache,
 // and one per FFN block with MemVP's memory branch. Each runs our fused kernels.
-import { shapeStr } from '../../gpu/index.js';
+import { numel, shapeStr } from '../../gpu/index.js';
 import { recordAttention } from '../../kernels/attention.js';
 import { recordKvAppend, type KvCache } from '../../kernels/kv-cache.js';
 import { recordMemvpFfn, type MemvpFfnArgs, type MemvpForm, type MemvpWeight } from '../../kernels/memvp-ffn.js';
@@ -8,7 +8,7 @@ import { quantLayout, type QuantBits } from '../../kernels/quant.js';
 import { recordRopeTable } from '../../kernels/rope.js';
 import { ShapeError } from '../errors.js';
 import { attr, type Node } from '../ir.js';
-import { size } from '../tensor.js';
+
 import { registerOp, type DeviceTensor, type RunEnv, type TensorMeta } from './op.js';
 
 const view = (t: DeviceTensor, shape: readonly number[]): DeviceTensor => ({ ...t, shape });
@@ -47,8 +47,8 @@ registerOp(
       const L = q!.shape[1]!;
       const [, , P, hd] = pastK!.shape as [number, number, number, number];
       const { ctx, step } = env;
-      const qRot = view({ ...q!, buffer: step.temp(size(q!.shape) * 4, 'q rot') }, [L, heads * hd]);
-      const kRot = view({ ...k!, buffer: step.temp(size(k!.shape) * 4, 'k rot') }, [L, kvHeads * hd]);
+      const qRot = view({ ...q!, buffer: step.temp(numel(q!.shape) * 4, 'q rot') }, [L, heads * hd]);
+      const kRot = view({ ...k!, buffer: step.temp(numel(k!.shape) * 4, 'k rot') }, [L, kvHeads * hd]);
       const table = (t: DeviceTensor) => view(t, [L, hd]);
       recordRopeTable(ctx, step, view(q!, [L, heads * hd]), table(cos!), table(sin!), { heads, out: qRot });
       recordRopeTable(ctx, step, view(k!, [L, kvHeads * hd]), table(cos!), table(sin!), { heads: kvHeads, out: kRot });
@@ -107,7 +107,7 @@ registerOp(
       let mask: DeviceTensor | undefined;
       if (memK) {
         const n = memK.shape[0]!;
-        const L = size(inputs[0]!.shape) / inputs[0]!.shape.at(-1)!;
+        const L = numel(inputs[0]!.shape) / inputs[0]!.shape.at(-1)!;
         if (env.options.memvp?.scores) {
           scores = { buffer: env.ctx.buffers.acquire(L * n * 4, undefined, 'memvp scores'), shape: [L, n], dtype: 'f32', type: 'float32' };
           env.extraOutput(`memvp.scores.${attr<number>(node, 'layer', 0)}`, scores);
@@ -151,7 +151,7 @@ function ffnArgs(
 ): MemvpFfnArgs {
   const [u, h, , , k, v] = inputs;
   const d = u!.shape.at(-1)!;
-  const L = size(u!.shape) / d;
+  const L = numel(u!.shape) / d;
   return {
     form: attr<string>(node, 'form', 'llama') as MemvpForm,
     u: view(u!, [L, d]),

@@ -1,9 +1,10 @@
 // Helpers of the shape and movement ops' CPU evaluation: type-generic element copies, host inputs, axes, and
 // writing a host-known result into a node's GPU output.
+import { numel } from '../../gpu/index.js';
 import { toDeviceWords } from '../convert.js';
 import type { Node } from '../ir.js';
 import { toNumbers } from './hostnum.js';
-import { size, type ElemType, type HostData, type HostTensor } from '../tensor.js';
+import { type ElemType, type HostData, type HostTensor } from '../tensor.js';
 import type { DeviceTensor, RunEnv } from './op.js';
 
 type Ctor = new (n: number) => HostData;
@@ -14,7 +15,7 @@ const CTORS: Record<ElemType, Ctor> = {
 
 /** A zero-filled host tensor. */
 export function hostEmpty(type: ElemType, dims: readonly number[]): HostTensor {
-  return { type, dims, data: new CTORS[type](size(dims)) };
+  return { type, dims, data: new CTORS[type](numel(dims)) };
 }
 
 /** Raw element access for type-generic copies: values keep their representation (bigint, float16 bits). */

@@ -17,7 +17,7 @@ import { checkQuantOptions, quantLayout, type QuantBits, type QuantWeight } from
 import { recordRmsnorm } from '../../kernels/rmsnorm.js';
 import { recordSoftmax } from '../../kernels/softmax.js';
 import { attr, type Node } from '../ir.js';
-import { isFloat, size, type ElemType, type HostTensor } from '../tensor.js';
+import { isFloat, type ElemType, type HostTensor } from '../tensor.js';
 import { broadcastShapes, broadcastStrides, contiguousStrides } from './broadcast.js';
 import { recordBinary, type BinarySpec } from './elementwise.js';
 import { normAxis, numbers, recordHostUpload } from './host-data.js';
@@ -76,9 +76,9 @@ function matmulPlan(node: Node, aDims: readonly number[], bDims: readonly number
   const bBatch = b2.slice(0, -2);
   const batch = broadcastShapes(aBatch, bBatch, where());
   const out = [...batch, ...(aDims.length > 1 ? [M] : []), ...(bDims.length > 1 ? [N] : [])];
-  const nA = size(aBatch);
-  const nB = size(bBatch);
-  const n = size(batch);
+  const nA = numel(aBatch);
+  const nB = numel(bBatch);
+  const n = numel(batch);
   // B shared by every batch: A's batches are just more rows.
   if (nB === 1) return { out, a: [nA * M, K], b: [K, N], c: [nA * M, N] };
   if (nA === 1) return { out, a: [M, K], b: [nB, K, N], c: [nB, M, N] };
@@ -95,7 +95,7 @@ function matmulPlan(node: Node, aDims: readonly number[], bDims: readonly number
 
 function recordMatmulNd(env: RunEnv, node: Node, a: GpuTensor, b: GpuTensor, y: GpuTensor, opts: MatmulOptions): void {
   const p = matmulPlan(node, a.shape, b.shape);
-  if (size(p.c) === 0) return;
+  if (numel(p.c) === 0) return;
   if (p.a.at(-1) === 0) throw new Error(`${node.op} ${node.name}: an empty inner dimension (K = 0) is not supported`);
   const av = p.expandA ? view(expandTo(env, a, p.expandA, `${node.name} A broadcast`), p.a) : view(a, p.a);
   const bv = p.expandB ? view(expandTo(env, b, p.expandB, `${node.name} B broadcast`), p.b) : view(b, p.b);
@@ -115,7 +115,7 @@ function matmulOp(fused: boolean): OpImpl {
     infer: (node, metas) => [{ type: floatInput(node, metas, 0).type, dims: matmulPlan(node, metas[0]!.dims, floatInput(node, metas, 1).dims).out }],
     record: (env, node, [a, b, bias], [y]) => {
       const opts: MatmulOptions = { activation: config(node).activation };
-      if (bias) opts.bias = view(bias, [size(bias.shape)]);
+      if (bias) opts.bias = view(bias, [numel(bias.shape)]);
       recordMatmulNd(env, node, a!, b!, y!, opts);
     },
   };
@@ -158,7 +158,7 @@ function gemmPlan(node: Node, a: readonly number[], b: readonly number[], c: rea
   if (c && beta !== 0) {
     if (c.length > 2 || broadcastShapes(c, [M, N], where()).some((d, i) => d !== [M, N][i])) throw new Error(`${where()}: C does not broadcast to [${M},${N}]`);
     if (beta !== 1) kind = 'scaled';
-    else if (c.at(-1) === N && size(c) === N) kind = 'bias';
+    else if (c.at(-1) === N && numel(c) === N) kind = 'bias';
     else if (c.length === 2 && c[0] === M && c[1] === N) kind = 'residual';
     else kind = 'scaled';
   }
@@ -210,10 +210,10 @@ registerOp('Softmax', {
   infer: (node, metas) => [{ type: floatInput(node, metas, 0).type, dims: metas[0]!.dims }],
   record: (env, node, [x], [y]) => {
     const d = x!.shape;
-    if (size(d) === 0) return;
+    if (numel(d) === 0) return;
     const axis = softmaxAxis(node, d.length);
     if (lastAxis(d, axis)) {
-      recordSoftmax(env.ctx, env.step, view(x!, [size(d) / d[axis]!, d[axis]!]), view(y!, [size(d) / d[axis]!, d[axis]!]));
+      recordSoftmax(env.ctx, env.step, view(x!, [numel(d) / d[axis]!, d[axis]!]), view(y!, [numel(d) / d[axis]!, d[axis]!]));
       return;
     }
     // Move the axis last, softmax the rows, move it back.
@@ -242,13 +242,13 @@ interface LayerNormPlan {
 function layerNormPlan(node: Node, x: readonly number[], scale: readonly number[], bias: readonly number[] | undefined): LayerNormPlan {
   const axis = normAxis(node, attr(node, 'axis', -1), x.length);
   const normalized = x.slice(axis);
-  const cols = size(normalized);
+  const cols = numel(normalized);
   const fits = (p: readonly number[]) => {
     const b = broadcastShapes(p, normalized, `LayerNormalization ${node.name}`);
     if (b.length !== normalized.length || b.some((d, i) => d !== normalized[i])) throw new Error(`LayerNormalization ${node.name}: [${p}] does not broadcast to [${normalized}]`);
-    return size(p) !== cols;
+    return numel(p) !== cols;
   };
-  return { axis, rows: size(x.slice(0, axis)), cols, expandScale: fits(scale), expandBias: !!bias && fits(bias) };
+  return { axis, rows: numel(x.slice(0, axis)), cols, expandScale: fits(scale), expandBias: !!bias && fits(bias) };
 }
 
 registerOp('LayerNormalization', {
@@ -274,7 +274,7 @@ registerOp('LayerNormalization', {
 
 // ---------------------------------------------------------------- Size
 
-const sizeOf = (m: TensorMeta) => fromNumbers('int64', [], [size(m.dims)]);
+const sizeOf = (m: TensorMeta) => fromNumbers('int64', [], [numel(m.dims)]);
 
 registerOp('Size', {
   metaOnly: true,
@@ -304,7 +304,7 @@ function nbitsPlan(node: Node, a: readonly number[]): NBitsPlan {
   checkQuantOptions(where, K, N, { bits, blockSize });
   if (node.inputs[4]) throw new Error(`${where}: g_idx (act-order quantization) is not supported`);
   if (a.at(-1) !== K) throw new Error(`${where}: A [${a}] must end in K = ${K}`);
-  return { K, N, bits, blockSize, rows: size(a) / K, out: [...a.slice(0, -1), N] };
+  return { K, N, bits, blockSize, rows: numel(a) / K, out: [...a.slice(0, -1), N] };
 }
 
 /** Checks the weight inputs' types and sizes (as ONNX gives them, before the packed upload). */
@@ -312,13 +312,13 @@ function checkNBitsInputs(node: Node, p: NBitsPlan, metas: Metas): void {
   const where = `MatMulNBits ${node.name}`;
   const { nBlocks, blobSize, zpBytesPerCol } = quantLayout(p.K, p);
   const b = metas[1]!;
-  if (b.type !== 'uint8' || size(b.dims) !== p.N * nBlocks * blobSize) throw new Error(`${where}: B is ${b.type} [${b.dims}], uint8 [${p.N},${nBlocks},${blobSize}] expected`);
-  if (size(metas[2]!.dims) !== p.N * nBlocks) throw new Error(`${where}: scales [${metas[2]!.dims}] must hold N * nBlocks = ${p.N * nBlocks} values`);
+  if (b.type !== 'uint8' || numel(b.dims) !== p.N * nBlocks * blobSize) throw new Error(`${where}: B is ${b.type} [${b.dims}], uint8 [${p.N},${nBlocks},${blobSize}] expected`);
+  if (numel(metas[2]!.dims) !== p.N * nBlocks) throw new Error(`${where}: scales [${metas[2]!.dims}] must hold N * nBlocks = ${p.N * nBlocks} values`);
   const zp = metas[3];
-  if (zp && (zp.type !== 'uint8' || size(zp.dims) !== p.N * zpBytesPerCol)) {
+  if (zp && (zp.type !== 'uint8' || numel(zp.dims) !== p.N * zpBytesPerCol)) {
     throw new Error(`${where}: zero points are ${zp.type} [${zp.dims}]; only packed uint8 [${p.N * zpBytesPerCol}] is supported`);
   }
-  if (metas[5] && size(metas[5].dims) !== p.N) throw new Error(`${where}: bias [${metas[5].dims}] must hold N = ${p.N} values`);
+  if (metas[5] && numel(metas[5].dims) !== p.N) throw new Error(`${where}: bias [${metas[5].dims}] must hold N = ${p.N} values`);
 }
 
 registerOp(
@@ -423,7 +423,7 @@ registerOp(
   {
     infer: (node, metas) => [{ type: floatInput(node, metas, 0).type, dims: metas[0]!.dims }],
     record: (env, node, [x, weight], [y]) => {
-      if (size(x!.shape) > 0) recordRmsnorm(env.ctx, env.step, x!, view(weight!, [size(weight!.shape)]), y!, { eps: attr(node, 'epsilon', 1e-6) });
+      if (numel(x!.shape) > 0) recordRmsnorm(env.ctx, env.step, x!, view(weight!, [numel(weight!.shape)]), y!, { eps: attr(node, 'epsilon', 1e-6) });
     },
   },
   'memvp',

@@ -1,7 +1,8 @@
 // Shape ops: Shape, Reshape, Squeeze, Unsqueeze, Flatten, Identity (views: no kernel runs), and the ops whose
 // result is known on the host: Constant, ConstantOfShape, Range (uploaded when a GPU consumer needs them).
+import { numel } from '../../gpu/index.js';
 import { attr, type Node } from '../ir.js';
-import { size, type HostTensor } from '../tensor.js';
+import type { HostTensor } from '../tensor.js';
 import { hostEmpty, normAxis, numbers, rawElements, recordHostUpload, requireHost } from './host-data.js';
 import { fromNumbers } from './hostnum.js';
 import { registerOp, type OpImpl, type TensorMeta } from './op.js';
@@ -45,10 +46,10 @@ function reshapeDims(node: Node, input: readonly number[], host: readonly (HostT
   const dims = numbers(requireHost(node, host, 1)).map((d, i) => (d === 0 && !allowZero ? input[i]! : d));
   const infer = dims.indexOf(-1);
   if (infer >= 0) {
-    const known = size(dims.filter((_, i) => i !== infer));
-    dims[infer] = known === 0 ? 0 : size(input) / known;
+    const known = numel(dims.filter((_, i) => i !== infer));
+    dims[infer] = known === 0 ? 0 : numel(input) / known;
   }
-  if (size(dims) !== size(input) || dims.some((d) => !Number.isInteger(d) || d < 0)) {
+  if (numel(dims) !== numel(input) || dims.some((d) => !Number.isInteger(d) || d < 0)) {
     throw new Error(`Reshape ${node.name}: cannot reshape [${input}] to [${numbers(host[1]!)}]`);
   }
   return dims;
@@ -79,7 +80,7 @@ function flattenDims(node: Node, input: readonly number[]): number[] {
   let axis = attr(node, 'axis', 1);
   if (axis < -r || axis > r) throw new Error(`Flatten ${node.name}: axis ${axis} is outside rank ${r}`);
   if (axis < 0) axis += r;
-  return [size(input.slice(0, axis)), size(input.slice(axis))];
+  return [numel(input.slice(0, axis)), numel(input.slice(axis))];
 }
 
 function constantValue(node: Node): HostTensor {

@@ -8,11 +8,12 @@
 // K a multiple of 4 (a partial last block is fine), no bias or g_idx. Otherwise the block is left unfused and the
 // MatMulNBits nodes run on their own. The fused node reads W1 and W3 as one constant wUp = [W1 | W3] along N,
 // concatenated here on the host (for quantized weights: the blocks of W1's columns, then W3's).
+import { numel } from '../../gpu/index.js';
 import { memvpUpWeightF32 } from '../../kernels/memvp-ffn.js';
 import { concatQuantColumns, quantLayout, type QuantBits } from '../../kernels/quant.js';
 import type { AttrValue, Graph, Node, Value } from '../ir.js';
 import { MEMVP_FFN_WEIGHTS } from '../ops/fused.js';
-import { size, type HostTensor } from '../tensor.js';
+import type { HostTensor } from '../tensor.js';
 import { matchSilu, onlyUsedBy, other, producer, scalar } from './match.js';
 
 /** An FFN weight: MatMul's constant f32 B, or MatMulNBits' constant quantized B (attributes as MatMulNBits'). */
@@ -41,7 +42,7 @@ function weightMatMul(v: Value | undefined): { node: Node; a: Value; w: FfnWeigh
   const blocksOk = [16, 32, 64, 128, 256].includes(blockSize) && (bits === 4 || bits === 8) && (blockSize * bits) % 128 === 0;
   if (!a || !packed?.constant || !scales?.constant || (zeroPoints && !zeroPoints.constant) || !blocksOk || !(K > 0 && K % 4 === 0 && N > 0)) return undefined;
   const { nBlocks, blobSize, zpBytesPerCol } = quantLayout(K, { bits, blockSize });
-  const holds = (c: Value, type: string, n: number) => c.constant!.type === type && size(c.constant!.dims) === n;
+  const holds = (c: Value, type: string, n: number) => c.constant!.type === type && numel(c.constant!.dims) === n;
   if (!holds(packed, 'uint8', N * nBlocks * blobSize) || !holds(scales, 'float32', N * nBlocks)) return undefined;
   if (zeroPoints && !holds(zeroPoints, 'uint8', N * zpBytesPerCol)) return undefined;
   return { node: q, a, w: { kind: 'quant', packed, scales, zeroPoints, K, N, bits: bits as QuantBits, blockSize } };

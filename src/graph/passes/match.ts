@@ -1,7 +1,7 @@
 // Small helpers for the fusion passes: walk producers by op type, read scalar constants, check that an
 // intermediate value is used only inside the pattern being replaced.
+import { numel } from '../../gpu/index.js';
 import type { Node, Value } from '../ir.js';
-import { size } from '../tensor.js';
 
 /** The node producing `v` if it is one of `ops` (default ONNX domain). */
 export function producer(v: Value | undefined, ...ops: string[]): Node | undefined {
@@ -12,7 +12,7 @@ export function producer(v: Value | undefined, ...ops: string[]): Node | undefin
 /** A scalar (or one-element) constant's value. */
 export function scalar(v: Value | undefined): number | undefined {
   const c = v?.constant;
-  if (!c || size(c.dims) !== 1) return undefined;
+  if (!c || numel(c.dims) !== 1) return undefined;
   return Number(c.data[0]);
 }
 
