@@ -9,3 +9,4 @@ import './fused.js';
 import './unary-math.js';
 import './loss.js';
 import './elementwise-extra.js';
+import './indexing.js';
