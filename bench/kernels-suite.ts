@@ -4,11 +4,11 @@
 import * as ort from 'onnxruntime-web/webgpu';
 import { GpuContext, numel, type GpuTensor } from '../src/gpu/index.js';
 import { empty, readF32, release, upload } from '../src/kernels/common.js';
-import { fmaPeakFlops, fmaPeakPipeline, recordFmaPeak } from '../src/kernels/fma-peak.js';
-import { matmulConfig } from '../src/kernels/matmul-common.js';
-import { matmulNBitsConfig, matmulNBitsPipeline, recordMatmulNBits } from '../src/kernels/matmul-nbits.js';
+import { fmaPeakFlops, fmaPeakPipeline, recordFmaPeak } from '../src/kernels/fma_peak.js';
+import { matmulConfig } from '../src/kernels/matmul_common.js';
+import { matmulNBitsConfig, matmulNBitsPipeline, recordMatmulNBits } from '../src/kernels/matmul_nbits.js';
 import { matmulPipeline, recordMatmul } from '../src/kernels/matmul.js';
-import { memvpFfnConfig, memvpFfnPipelines, memvpUpWeightF32, recordMemvpFfn, type MemvpFfnArgs } from '../src/kernels/memvp-ffn.js';
+import { memvpFfnConfig, memvpFfnPipelines, memvpUpWeightF32, recordMemvpFfn, type MemvpFfnArgs } from '../src/kernels/memvp_ffn.js';
 import { concatQuantColumns, quantizeBlockwise, releaseQuantWeight, uploadQuantWeight, type QuantWeight } from '../src/kernels/quant.js';
 import { DataType, encodeModel, makeNode, makeSingleNodeModel, makeValueInfo } from '../src/onnx/index.js';
 import type { AdapterFacts, KernelBenchResult } from './report.js';

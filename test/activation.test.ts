@@ -1,7 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { Step } from '../src/gpu/index.js';
-import { activationReference, recordActivation } from '../src/kernels/activation.js';
-import type { Activation } from '../src/kernels/activations.js';
+import { activationReference, recordActivation, type Activation } from '../src/kernels/activation.js';
 import { empty, readF32, release, upload } from '../src/kernels/common.js';
 import { KernelShapeError } from '../src/gpu/index.js';
 import { expectClose, gpu, randn } from './helpers/gpu.js';

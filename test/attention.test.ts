@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { KernelShapeError, Step, type GpuContext } from '../src/gpu/index.js';
 import { attentionReference, recordAttention } from '../src/kernels/attention.js';
 import { empty, readF32, release, upload } from '../src/kernels/common.js';
-import { createKvCache, kvAppendReference, recordKvAppend, type KvCache, type KvCacheDims } from '../src/kernels/kv-cache.js';
+import { createKvCache, kvAppendReference, recordKvAppend, type KvCache, type KvCacheDims } from '../src/kernels/kv_append.js';
 import { expectClose, gpu, randn } from './helpers/gpu.js';
 
 // Tolerance: 1e-5 absolute + 1e-5 relative against an f64 reference, for q, k, v ~ N(0, 1) and

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { KernelShapeError, Step } from '../src/gpu/index.js';
 import { empty, readF32, release } from '../src/kernels/common.js';
-import { fmaPeakReference, recordFmaPeak } from '../src/kernels/fma-peak.js';
+import { fmaPeakReference, recordFmaPeak } from '../src/kernels/fma_peak.js';
 import { expectClose, gpu } from './helpers/gpu.js';
 
 // Tolerance: 1e-4 relative. Each round rounds once in f32 (the reference rounds only at the end), and with

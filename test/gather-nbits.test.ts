@@ -8,7 +8,7 @@ import { KernelShapeError, Step, type GpuContext } from '../src/gpu/index.js';
 import { InferenceSession } from '../src/graph/session.js';
 import type { HostTensor } from '../src/graph/tensor.js';
 import { empty, readF32, release, upload } from '../src/kernels/common.js';
-import { gatherNbitsReference, quantizeTable, recordGatherNbits, tableLayout, uploadQuantTable, type QuantizedTable, type QuantTable } from '../src/kernels/gather-nbits.js';
+import { gatherNbitsReference, quantizeTable, recordGatherNbits, tableLayout, uploadQuantTable, type QuantizedTable, type QuantTable } from '../src/kernels/gather_nbits.js';
 import { quantizeBlockwise, type QuantBits } from '../src/kernels/quant.js';
 import { DataType, attr, encodeModel, makeGraph, makeModel, makeNode, makeTensor, makeValueInfo, type OnnxAttributeValue, type OnnxModel } from '../src/onnx/index.js';
 import { expectClose, gpu, randn } from './helpers/gpu.js';

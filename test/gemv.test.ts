@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { KernelShapeError, Step, type GpuContext } from '../src/gpu/index.js';
-import type { Activation } from '../src/kernels/activations.js';
+import type { Activation } from '../src/kernels/activation.js';
 import { empty, readF32, release, upload } from '../src/kernels/common.js';
 import { recordGemv } from '../src/kernels/gemv.js';
 import { matmulReference } from '../src/kernels/matmul.js';

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { KernelShapeError, Step, type GpuContext } from '../src/gpu/index.js';
 import { empty, readF32, release, upload } from '../src/kernels/common.js';
-import { matmulNBitsReference, recordMatmulNBits } from '../src/kernels/matmul-nbits.js';
+import { matmulNBitsReference, recordMatmulNBits } from '../src/kernels/matmul_nbits.js';
 import { dequantizeBlockwise, quantizeBlockwise, releaseQuantWeight, uploadQuantWeight, type QuantBits } from '../src/kernels/quant.js';
 import { expectClose, gpu, randn } from './helpers/gpu.js';
 import { scramblePadding } from './nbits-padding.js';

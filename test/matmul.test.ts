@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { KernelShapeError, Step, type GpuContext } from '../src/gpu/index.js';
-import type { Activation } from '../src/kernels/activations.js';
+import type { Activation } from '../src/kernels/activation.js';
 import { empty, readF32, release, upload } from '../src/kernels/common.js';
 import { matmulReference, recordMatmul } from '../src/kernels/matmul.js';
-import type { MatmulOptions } from '../src/kernels/matmul-common.js';
+import type { MatmulOptions } from '../src/kernels/matmul_common.js';
 import { expectClose, gpu, randn } from './helpers/gpu.js';
 
 // Tolerance: 1e-4 absolute + 1e-4 relative (f32 accumulation order differs from the reference's; K <= 129).

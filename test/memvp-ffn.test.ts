@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { KernelShapeError, Step, type GpuContext, type GpuTensor } from '../src/gpu/index.js';
-import { activationRef } from '../src/kernels/activations.js';
+import { activationRef } from '../src/kernels/activation.js';
 import { empty, readF32, release, upload } from '../src/kernels/common.js';
-import { memvpFfnReference, memvpUpWeightF32, recordMemvpFfn, type MemvpFfnArgs, type MemvpFfnReferenceArgs, type MemvpForm, type MemvpWeight } from '../src/kernels/memvp-ffn.js';
+import { memvpFfnReference, memvpUpWeightF32, recordMemvpFfn, type MemvpFfnArgs, type MemvpFfnReferenceArgs, type MemvpForm, type MemvpWeight } from '../src/kernels/memvp_ffn.js';
 import { concatQuantColumns, dequantizeBlockwise, quantizeBlockwise, releaseQuantWeight, uploadQuantWeight, type QuantBits } from '../src/kernels/quant.js';
 import { expectClose, gpu, randn } from './helpers/gpu.js';
 import { scramblePadding } from './nbits-padding.js';

@@ -6,7 +6,7 @@
 // the conformance cases use onnxruntime's 1e-3 (test/op-cases.ts).
 import { describe, expect, it } from 'vitest';
 import type { HostTensor } from '../src/graph/tensor.js';
-import { matmulNBitsReference } from '../src/kernels/matmul-nbits.js';
+import { matmulNBitsReference } from '../src/kernels/matmul_nbits.js';
 import { quantizeBlockwise, quantLayout, type QuantBits } from '../src/kernels/quant.js';
 import { DataType, attr, makeNode, makeSingleNodeModel, makeTensor, makeValueInfo, type OnnxAttributeValue, type OnnxTensor } from '../src/onnx/index.js';
 import { caseNames } from './helpers/conformance.js';

@@ -12,7 +12,7 @@ import { main } from '../src/cli/main.js';
 import { InferenceSession } from '../src/graph/session.js';
 import type { HostTensor } from '../src/graph/tensor.js';
 import { KernelShapeError } from '../src/gpu/index.js';
-import { gatherNbitsReference } from '../src/kernels/gather-nbits.js';
+import { gatherNbitsReference } from '../src/kernels/gather_nbits.js';
 import { dequantizeBlockwise, type QuantBits } from '../src/kernels/quant.js';
 import {
   attr,

@@ -9,7 +9,7 @@ import decodeCode from '../../shaders/attention_decode.wgsl?raw';
 import prefillCode from '../../shaders/attention_prefill.wgsl?raw';
 import { shapeStr, type AdapterDescription, type GpuContext, type GpuTensor, type PipelineSpec, type Step } from '../gpu/index.js';
 import { Uniforms, check, checkTensor, grid1d } from './common.js';
-import { checkKvCache, type KvCache, type KvCacheDims } from './kv-cache.js';
+import { checkKvCache, type KvCache, type KvCacheDims } from './kv_append.js';
 import { kernelSource } from './shader.js';
 
 const kernels = {

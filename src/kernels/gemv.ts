@@ -4,7 +4,7 @@
 import code from '../../shaders/gemv.wgsl?raw';
 import { shapeStr, type GpuContext, type GpuTensor, type PipelineSpec, type Step } from '../gpu/index.js';
 import { Uniforms, ceilDiv, check, checkTensor } from './common.js';
-import { GEMV_MAX_ROWS, epilogueBuffers, epilogueConstants, matmulConfig, matmulShape, type MatmulConfig, type MatmulOptions } from './matmul-common.js';
+import { GEMV_MAX_ROWS, epilogueBuffers, epilogueConstants, matmulConfig, matmulShape, type MatmulConfig, type MatmulOptions } from './matmul_common.js';
 import { kernelSource } from './shader.js';
 import { matmulTiles } from './tiles.js';
 

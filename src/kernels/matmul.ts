@@ -3,10 +3,10 @@
 // Options and shape checks are shared with gemv and matmul-nbits (src/kernels/matmul-common.ts).
 import code from '../../shaders/matmul.wgsl?raw';
 import { shapeStr, type GpuContext, type GpuTensor, type PipelineSpec, type Step } from '../gpu/index.js';
-import { activationRef, type Activation } from './activations.js';
+import { activationRef, type Activation } from './activation.js';
 import { Uniforms, ceilDiv, checkTensor } from './common.js';
 import { gemvPipeline, recordGemv } from './gemv.js';
-import { GEMV_MAX_ROWS, epilogueBuffers, epilogueConstants, matmulConfig, matmulShape, type MatmulConfig, type MatmulOptions } from './matmul-common.js';
+import { GEMV_MAX_ROWS, epilogueBuffers, epilogueConstants, matmulConfig, matmulShape, type MatmulConfig, type MatmulOptions } from './matmul_common.js';
 import { kernelSource } from './shader.js';
 import { matmulTiles } from './tiles.js';
 

@@ -7,7 +7,7 @@
 // A table that a MatMul also reads as B (tied weights, x @ E) is quantized once per use, in each op's layout (they
 // block along different axes); when the f32 table must stay for some other reader anyway (Transpose(E) -> MatMul,
 // a MatMul left in f32), its Gathers keep reading it too: a quantized copy would only add bytes.
-import { gatherNbitsReference, quantizeTable, tableLayout } from '../kernels/gather-nbits.js';
+import { gatherNbitsReference, quantizeTable, tableLayout } from '../kernels/gather_nbits.js';
 import { dequantizeBlockwise, quantizeBlockwise, quantLayout, type QuantBits } from '../kernels/quant.js';
 import {
   attr,

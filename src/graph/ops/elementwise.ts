@@ -5,7 +5,7 @@ import binaryCode from '../../../shaders/op_binary.wgsl?raw';
 import unaryCode from '../../../shaders/op_unary.wgsl?raw';
 import whereCode from '../../../shaders/op_where.wgsl?raw';
 import { numel, shapeStr, type DType, type GpuContext, type GpuTensor, type PipelineSpec, type Step } from '../../gpu/index.js';
-import { erf } from '../../kernels/activations.js';
+import { erf } from '../../kernels/activation.js';
 import { Uniforms, check, checkTensor, grid1d } from '../../kernels/common.js';
 import { kernelSource } from '../../kernels/shader.js';
 import { attr, type Node } from '../ir.js';

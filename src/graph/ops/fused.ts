@@ -2,8 +2,8 @@
 // and one per FFN block with MemVP's memory branch. Each runs our fused kernels.
 import { numel, shapeStr } from '../../gpu/index.js';
 import { recordAttention } from '../../kernels/attention.js';
-import { recordKvAppend, type KvCache } from '../../kernels/kv-cache.js';
-import { recordMemvpFfn, type MemvpFfnArgs, type MemvpForm, type MemvpWeight } from '../../kernels/memvp-ffn.js';
+import { recordKvAppend, type KvCache } from '../../kernels/kv_append.js';
+import { recordMemvpFfn, type MemvpFfnArgs, type MemvpForm, type MemvpWeight } from '../../kernels/memvp_ffn.js';
 import { quantLayout, type QuantBits } from '../../kernels/quant.js';
 import { recordRopeTable } from '../../kernels/rope.js';
 import { ShapeError } from '../errors.js';

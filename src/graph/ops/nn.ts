@@ -4,13 +4,12 @@
 // in f32; operands that must be reshaped or broadcast first (Softmax off the last axis, broadcast matmul batches,
 // Gemm's transA and C) go through op_copy_nd.
 import { numel, type GpuTensor, type Step } from '../../gpu/index.js';
-import { recordActivation } from '../../kernels/activation.js';
-import { ACT_CODE, type Activation } from '../../kernels/activations.js';
-import { checkTableOptions, recordGatherNbits, tableLayout, type QuantTable } from '../../kernels/gather-nbits.js';
+import { ACT_CODE, recordActivation, type Activation } from '../../kernels/activation.js';
+import { checkTableOptions, recordGatherNbits, tableLayout, type QuantTable } from '../../kernels/gather_nbits.js';
 import { recordLayernorm } from '../../kernels/layernorm.js';
 import { recordMatmul } from '../../kernels/matmul.js';
-import type { MatmulConfig, MatmulOptions } from '../../kernels/matmul-common.js';
-import { recordMatmulNBits } from '../../kernels/matmul-nbits.js';
+import type { MatmulConfig, MatmulOptions } from '../../kernels/matmul_common.js';
+import { recordMatmulNBits } from '../../kernels/matmul_nbits.js';
 import { recordCopyNd } from '../../kernels/op_copy_nd.js';
 import { checkIndices } from '../../kernels/op_gather.js';
 import { checkQuantOptions, quantLayout, type QuantBits, type QuantWeight } from '../../kernels/quant.js';

@@ -9,7 +9,7 @@
 // MatMulNBits nodes run on their own. The fused node reads W1 and W3 as one constant wUp = [W1 | W3] along N,
 // concatenated here on the host (for quantized weights: the blocks of W1's columns, then W3's).
 import { numel } from '../../gpu/index.js';
-import { memvpUpWeightF32 } from '../../kernels/memvp-ffn.js';
+import { memvpUpWeightF32 } from '../../kernels/memvp_ffn.js';
 import { concatQuantColumns, quantLayout, type QuantBits } from '../../kernels/quant.js';
 import type { AttrValue, Graph, Node, Value } from '../ir.js';
 import { MEMVP_FFN_WEIGHTS } from '../ops/fused.js';

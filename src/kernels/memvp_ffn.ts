@@ -14,7 +14,7 @@ import downCode from '../../shaders/memvp_ffn_down.wgsl?raw';
 import upCode from '../../shaders/memvp_ffn_up.wgsl?raw';
 import keysTCode from '../../shaders/memvp_keys_t.wgsl?raw';
 import { shapeStr, type GpuContext, type GpuTensor, type PipelineSpec, type Step } from '../gpu/index.js';
-import { ACT_CODE, activationRef, type Activation } from './activations.js';
+import { ACT_CODE, activationRef, type Activation } from './activation.js';
 import { Uniforms, ceilDiv, check, checkTensor } from './common.js';
 import { checkQuantWeight, quantLayout, quantWeightStr, type QuantWeight } from './quant.js';
 import { kernelSource } from './shader.js';

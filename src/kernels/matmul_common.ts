@@ -1,7 +1,7 @@
 // What the matmul-family wrappers (matmul, gemv, matmul-nbits) share: options, pipeline flags for the fused
 // epilogue (shaders/lib/matmul_epilogue.wgsl) and shape validation of A, C, bias and residual.
 import type { GpuTensor } from '../gpu/index.js';
-import { ACT_CODE, type Activation } from './activations.js';
+import { ACT_CODE, type Activation } from './activation.js';
 import { check, checkTensor } from './common.js';
 
 /** What selects a pipeline (shapes do not). */

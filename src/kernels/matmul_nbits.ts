@@ -7,7 +7,7 @@ import matmulCode from '../../shaders/matmul_nbits.wgsl?raw';
 import { shapeStr, type GpuContext, type GpuTensor, type PipelineSpec, type Step } from '../gpu/index.js';
 import { Uniforms, ceilDiv } from './common.js';
 import { matmulReference } from './matmul.js';
-import { GEMV_MAX_ROWS, epilogueBuffers, epilogueConstants, matmulShape, type MatmulConfig, type MatmulOptions } from './matmul-common.js';
+import { GEMV_MAX_ROWS, epilogueBuffers, epilogueConstants, matmulShape, type MatmulConfig, type MatmulOptions } from './matmul_common.js';
 import { checkQuantWeight, dequantizeBlockwise, quantLayout, quantWeightStr, type QuantBits, type QuantizedBlocks, type QuantWeight } from './quant.js';
 import { kernelSource } from './shader.js';
 import { matmulTiles } from './tiles.js';
