@@ -4,14 +4,21 @@
 // interpolate(mode='bilinear', align_corners=False, antialias=False) on uint8) and normalised exactly as in
 // training: (u8 / 255 - mean) / std, NCHW float32. Bytes (and Blobs, and files in Node) must be PNG or JPEG:
 // they are decoded by pure-JS decoders everywhere (the same pixels in browsers, workers and Node), after their
-// header has been read so that an oversized image is refused before its pixels are decoded.
+// header has been read so that an oversized image is refused before its pixels are decoded. A PNG's compressed
+// data is first inflated against the size its header implies (boundPng), so a small file that inflates to far
+// more is refused after at most that much, and only the chunks the pixels need reach the decoder.
 import { convertIndexedToRgb, decode as decodePng, type DecodedPng } from 'fast-png';
+import { Unzlib } from 'fflate';
 import { decode as decodeJpeg } from 'jpeg-js';
 import { ImageDecodeError, ImageTooLargeError, checkAborted } from './errors.js';
+import { concatArrays } from '../arrays.js';
 import { FetchBytesError, fetchBytes } from '../onnx/index.js';
 
 /** Largest accepted width or height, in pixels (a 4096 x 4096 RGBA image is 64 MiB once decoded). */
 export const MAX_IMAGE_SIDE = 4096;
+
+/** Largest image file read from a path or URL: a 4096 x 4096 16-bit RGBA PNG stored uncompressed, and some. */
+const MAX_IMAGE_FILE_BYTES = 160 << 20;
 
 /** 8-bit RGB pixels at the image's own size. */
 export interface RgbImage {
@@ -59,9 +66,18 @@ export async function imageToPixels(
 export async function readImage(image: ImageInput): Promise<RgbImage> {
   if (typeof image === 'string') return decodeBytes(await readSource(image), image);
   if (image instanceof Uint8Array) return decodeBytes(image, 'image bytes');
-  if (image instanceof Blob) return decodeBytes(new Uint8Array(await image.arrayBuffer()), `Blob (${image.type || 'no type'})`);
-  if ('data' in image) return fromRaw(image);
-  return fromDrawable(image);
+  if (typeof Blob !== 'undefined' && image instanceof Blob) return decodeBytes(new Uint8Array(await image.arrayBuffer()), `Blob (${image.type || 'no type'})`);
+  if (typeof image === 'object' && image !== null && 'data' in image) return fromRaw(image);
+  if (isDrawable(image)) return fromDrawable(image);
+  const kind = image === null ? 'null' : typeof image === 'object' ? `an object (${Object.getPrototypeOf(image)?.constructor?.name ?? 'no prototype'})` : typeof image;
+  throw new ImageDecodeError(`the image must be PNG/JPEG bytes, a Blob, a URL or path, {width, height, data} pixels, ImageData, an ImageBitmap, an <img>, or a canvas; got ${kind}`);
+}
+
+const DRAWABLES = ['ImageBitmap', 'HTMLImageElement', 'HTMLCanvasElement', 'OffscreenCanvas'] as const;
+
+function isDrawable(v: unknown): v is Drawable {
+  const g = globalThis as unknown as Record<string, unknown>;
+  return typeof v === 'object' && v !== null && DRAWABLES.some((name) => typeof g[name] === 'function' && v instanceof (g[name] as new () => object));
 }
 
 /** Width, height and format from a PNG's IHDR or a JPEG's SOF marker, without decoding the pixels. */
@@ -93,7 +109,7 @@ export function imageHeader(bytes: Uint8Array, what = 'image bytes'): { format: 
 
 async function readSource(source: string): Promise<Uint8Array> {
   try {
-    return await fetchBytes(source);
+    return await fetchBytes(source, { maxBytes: MAX_IMAGE_FILE_BYTES });
   } catch (e) {
     throw e instanceof FetchBytesError ? new ImageDecodeError(`${e.where}: cannot read the image: ${e.detail}`, { cause: e }) : e;
   }
@@ -110,12 +126,62 @@ function decodeBytes(bytes: Uint8Array, what: string): RgbImage {
   const { format, width, height } = imageHeader(bytes, what);
   checkSize(width, height, what);
   try {
-    if (format === 'png') return fromPng(decodePng(bytes));
+    if (format === 'png') return fromPng(decodePng(boundPng(bytes, width, height)));
     const jpeg = decodeJpeg(bytes, { useTArray: true, formatAsRGBA: false, maxResolutionInMP: (MAX_IMAGE_SIDE * MAX_IMAGE_SIDE) / 1e6 });
     return { width: jpeg.width, height: jpeg.height, data: jpeg.data };
   } catch (e) {
     throw new ImageDecodeError(`${what}: ${format.toUpperCase()} ${width} x ${height} could not be decoded: ${(e as Error).message}`, { cause: e });
   }
+}
+
+/** Bytes of inflated image data a PNG of this size and format holds: a filter byte and the packed samples per row, per pass. */
+function pngDataBytes(width: number, height: number, bitsPerPixel: number, interlaced: boolean): number {
+  const ADAM7 = interlaced ? [[0, 0, 8, 8], [4, 0, 8, 8], [0, 4, 4, 8], [2, 0, 4, 4], [0, 2, 2, 4], [1, 0, 2, 2], [0, 1, 1, 2]] : [[0, 0, 1, 1]];
+  let total = 0;
+  for (const [x0, y0, dx, dy] of ADAM7 as [number, number, number, number][]) {
+    const cols = Math.ceil(Math.max(width - x0, 0) / dx);
+    const rows = Math.ceil(Math.max(height - y0, 0) / dy);
+    if (cols > 0) total += rows * (1 + Math.ceil((cols * bitsPerPixel) / 8));
+  }
+  return total;
+}
+
+/** Chunks the decoder needs; the rest (compressed text, ICC profiles, ...) is dropped unread. */
+const PNG_KEPT = new Set(['IHDR', 'PLTE', 'tRNS', 'IDAT', 'IEND']);
+/** Compressed bytes handed to the inflater at a time: each can inflate to about 1 MiB at most (deflate's 1032:1). */
+const INFLATE_STEP = 1024;
+
+/**
+ * The PNG with only the chunks its pixels need, after checking that its image data inflates to no more than
+ * the header's size implies; the inflating stops as soon as it passes that.
+ */
+function boundPng(bytes: Uint8Array, width: number, height: number): Uint8Array {
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const CHANNELS: Record<number, number> = { 0: 1, 2: 3, 3: 1, 4: 2, 6: 4 };
+  const depth = bytes[24]!;
+  const channels = CHANNELS[bytes[25]!];
+  if (!channels || ![1, 2, 4, 8, 16].includes(depth)) throw new Error(`unsupported colour type ${bytes[25]} at bit depth ${depth}`);
+  const limit = pngDataBytes(width, height, channels * depth, bytes[28] === 1);
+  let inflated = 0;
+  const inflater = new Unzlib((chunk) => {
+    inflated += chunk.length;
+    if (inflated > limit) throw new Error(`its image data inflates to more than the ${limit} bytes its header implies`);
+  });
+  const kept: Uint8Array[] = [bytes.subarray(0, 8)];
+  let at = 8;
+  for (let end = false; !end; ) {
+    if (at + 12 > bytes.length) throw new Error(`truncated at byte ${at} (no IEND chunk)`);
+    const length = view.getUint32(at);
+    const type = String.fromCharCode(...bytes.subarray(at + 4, at + 8));
+    if (length > bytes.length - at - 12) throw new Error(`chunk ${JSON.stringify(type)} at byte ${at} runs past the end of the file`);
+    if (type === 'IDAT') {
+      for (let i = 0; i < length; i += INFLATE_STEP) inflater.push(bytes.subarray(at + 8 + i, at + 8 + Math.min(i + INFLATE_STEP, length)));
+    }
+    if (PNG_KEPT.has(type)) kept.push(bytes.subarray(at, at + 12 + length));
+    end = type === 'IEND';
+    at += 12 + length;
+  }
+  return concatArrays(kept, (n) => new Uint8Array(n));
 }
 
 /** Any PNG colour type and depth as 8-bit RGB. */

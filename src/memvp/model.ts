@@ -25,6 +25,13 @@ export interface LoadOptions {
   onProgress?(p: LoadProgress): void;
   /** Browsers: the Cache API on/off (default on; a string names the cache). Node: a cache directory (default none). */
   cache?: boolean | string;
+  /** The cache's size limit in bytes (default 2 GiB); the least recently used files are evicted to stay under it. */
+  cacheMaxBytes?: number;
+  /**
+   * Called when something degrades without failing the load (a cache that cannot be read or written is dropped
+   * and the files are downloaded); console.warn by default.
+   */
+  onWarning?(message: string, cause?: unknown): void;
   signal?: AbortSignal;
   /** auto (default): WebGPU if an adapter exists, else onnxruntime-web's WASM build. */
   backend?: 'auto' | BackendName;
@@ -84,6 +91,8 @@ export interface Answer {
 interface ImageState {
   owner: MemVP;
   pixels: Float32Array;
+  /** The engine epoch of `memory` and `embeds`: after a device loss they are computed again from the pixels. */
+  epoch: number;
   /** memvp: memory_k, memory_v from vision.onnx. */
   memory?: { k: unknown; v: unknown };
   /** input-space: visual_embeds from vision_inputspace.onnx, computed on first use. */
@@ -138,6 +147,8 @@ export class MemVP {
     const bytes = await fetchFiles(pkg, [manifest.tokenizer, ...graphs], {
       signal,
       cache: options.cache,
+      cacheMaxBytes: options.cacheMaxBytes,
+      onWarning: options.onWarning,
       onProgress: (stage, loaded, total, file) => onProgress?.({ stage, loaded, total, file }),
     });
     let tokenizer: Tokenizer;
@@ -174,6 +185,7 @@ export class MemVP {
   encodeImage(image: ImageInput, options: { signal?: AbortSignal } = {}): Promise<EncodedImage> {
     return this.exclusive(async () => {
       checkAborted(options.signal, 'encodeImage');
+      await this.engine.recover();
       const { state, width, height } = await this.readImage(image, options.signal);
       try {
         await this.memoryOf(state);
@@ -229,13 +241,14 @@ export class MemVP {
     const mask = this.checkOptions(o, mode, maxTokens);
     const ids = this.promptIds(question, mode, maxTokens);
     checkAborted(o.signal, 'answer');
+    await this.engine.recover();
 
     // The image: decoded and encoded here unless given encoded; text-only never looks at it.
     let state: ImageState | undefined;
     let owned = false;
     let seq: Sequence<unknown> | undefined;
     try {
-      if (image instanceof EncodedImage) state = this.stateOf(image);
+      if (image instanceof EncodedImage) state = this.current(this.stateOf(image));
       const tv = now();
       const encoded = mode === 'text-only' || (mode === 'memvp' ? state?.memory : state?.embeds) !== undefined;
       if (!state && mode !== 'text-only') {
@@ -338,7 +351,16 @@ export class MemVP {
 
   private async readImage(image: ImageInput, signal: AbortSignal | undefined): Promise<{ state: ImageState; width: number; height: number }> {
     const { pixels, width, height } = await imageToPixels(image, this.manifest.vision, signal);
-    return { state: { owner: this, pixels, disposed: false }, width, height };
+    return { state: { owner: this, pixels, epoch: this.engine.epoch, disposed: false }, width, height };
+  }
+
+  /** The state with what it computed on a device lost since then forgotten (that device took its buffers along). */
+  private current(state: ImageState): ImageState {
+    if (state.epoch !== this.engine.epoch) {
+      state.memory = state.embeds = undefined;
+      state.epoch = this.engine.epoch;
+    }
+    return state;
   }
 
   private pixelsFeed(state: ImageState) {
@@ -379,7 +401,7 @@ export class MemVP {
   private async warmUp(onProgress: LoadOptions['onProgress'], signal: AbortSignal | undefined): Promise<void> {
     const { bosId, vision } = this.manifest;
     const prompt = new Array<number>(WARMUP_PROMPT).fill(bosId);
-    const state: ImageState = { owner: this, pixels: new Float32Array(3 * vision.imageSize * vision.imageSize), disposed: false };
+    const state: ImageState = { owner: this, pixels: new Float32Array(3 * vision.imageSize * vision.imageSize), epoch: this.engine.epoch, disposed: false };
     // Scores and the mask each specialise the fused FFN kernels: every combination has its own pipelines.
     const mask = new Float32Array(this.manifest.memvp.n).fill(1);
     const variants = this.backend === 'webgpu' ? [{}, { scores: true }, { mask }, { scores: true, mask }] : [{}];

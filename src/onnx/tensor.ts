@@ -73,7 +73,7 @@ export async function readTensorBytes(tensor: OnnxTensor, reader?: ExternalDataR
   const ext = tensor.external;
   if (!ext) return tensorBytes(tensor);
   if (!reader) {
-    throw new TypeError(`tensor "${tensor.name}" is stored in external file "${ext.location}" but no external data reader was given`);
+    throw new OnnxLoadError(ext.location, `tensor "${tensor.name}" is stored in this external file but no external data reader was given (a model read from memory needs one)`);
   }
   const length = tensorByteLength(tensor);
   const bytes = await reader(ext.location, ext.offset, length, signal);
