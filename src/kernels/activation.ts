@@ -2,8 +2,9 @@
 // activation epilogue), plain-TS references, and the elementwise kernel y = act(x) (shaders/activation.wgsl).
 import code from '../../shaders/activation.wgsl?raw';
 import { numel, shapeStr, type GpuContext, type GpuTensor, type PipelineSpec, type Step } from '../gpu/index.js';
-import { Uniforms, checkTensor, grid1d } from './common.js';
-import { kernelSource } from './shader.js';
+import { checkTensor, grid1d } from './common.js';
+import { defineKernel } from './shader.js';
+import { uniformLayout } from './uniforms.js';
 
 export type Activation = 'none' | 'silu' | 'gelu_erf' | 'gelu_tanh' | 'quick_gelu';
 
@@ -46,10 +47,10 @@ export function activationRef(x: number, act: Activation): number {
   }
 }
 
-const kernel = kernelSource('activation', code);
+export const activationKernel = defineKernel('activation', code, uniformLayout({ n: 'u32' }));
 
 export function activationPipeline(act: Activation): PipelineSpec {
-  return { kernel, constants: { ACT: ACT_CODE[act] } };
+  return { kernel: activationKernel, constants: { ACT: ACT_CODE[act] } };
 }
 
 export function recordActivation(ctx: GpuContext, step: Step, act: Activation, x: GpuTensor, y: GpuTensor): void {
@@ -59,7 +60,7 @@ export function recordActivation(ctx: GpuContext, step: Step, act: Activation, x
   step.dispatch({
     pipeline: activationPipeline(act),
     label,
-    uniforms: new Uniforms().u32(n).data,
+    uniforms: activationKernel.pack({ n }),
     buffers: [x.buffer, y.buffer],
     workgroups: grid1d(ctx, Math.ceil(n / 256)),
   });

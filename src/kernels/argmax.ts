@@ -1,14 +1,15 @@
 // Argmax over the last dim (the greedy sampler): u32 index per row, ties -> smallest index, NaN ranks highest.
 import code from '../../shaders/argmax.wgsl?raw';
 import { shapeStr, type AdapterDescription, type GpuContext, type GpuTensor, type PipelineSpec, type Step } from '../gpu/index.js';
-import { Uniforms, checkTensor, grid1d } from './common.js';
+import { checkTensor, grid1d } from './common.js';
 import { reduceGroup, rowsOf } from './reduce.js';
-import { kernelSource } from './shader.js';
+import { defineKernel } from './shader.js';
+import { uniformLayout } from './uniforms.js';
 
-const kernel = kernelSource('argmax', code);
+export const argmaxKernel = defineKernel('argmax', code, uniformLayout({ rows: 'u32', c: 'u32' }));
 
 export function argmaxPipeline(adapter: AdapterDescription): PipelineSpec {
-  return { kernel, constants: { RED_G: reduceGroup(adapter) } };
+  return { kernel: argmaxKernel, constants: { RED_G: reduceGroup(adapter) } };
 }
 
 /** out (u32, x's shape without its last dim) = argmax of x over its last dim. */
@@ -19,7 +20,7 @@ export function recordArgmax(ctx: GpuContext, step: Step, x: GpuTensor, out: Gpu
   step.dispatch({
     pipeline: argmaxPipeline(ctx.adapter),
     label,
-    uniforms: new Uniforms().u32(rows, cols).data,
+    uniforms: argmaxKernel.pack({ rows, c: cols }),
     buffers: [x.buffer, out.buffer],
     workgroups: grid1d(ctx, rows),
   });

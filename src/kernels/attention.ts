@@ -8,16 +8,29 @@
 import decodeCode from '../../shaders/attention_decode.wgsl?raw';
 import prefillCode from '../../shaders/attention_prefill.wgsl?raw';
 import { shapeStr, type AdapterDescription, type GpuContext, type GpuTensor, type PipelineSpec, type Step } from '../gpu/index.js';
-import { Uniforms, check, checkTensor, grid1d } from './common.js';
+import { check, checkTensor, grid1d } from './common.js';
 import { checkKvCache, type KvCache, type KvCacheDims } from './kv_append.js';
-import { kernelSource } from './shader.js';
+import { defineKernel } from './shader.js';
+import { uniformLayout } from './uniforms.js';
 
-const kernels = {
-  prefill: kernelSource('attention_prefill', prefillCode),
-  decode: kernelSource('attention_decode', decodeCode),
+/** Params of shaders/lib/attention_online.wgsl, which both kernels include. */
+const uniforms = uniformLayout({
+  numHeads: 'u32',
+  numKvHeads: 'u32',
+  headVec4: 'u32',
+  maxSeq: 'u32',
+  pastLen: 'u32',
+  rows: 'u32',
+  causal: 'u32',
+  scale: 'f32',
+});
+
+export const attentionKernels = {
+  prefill: defineKernel('attention_prefill', prefillCode, uniforms),
+  decode: defineKernel('attention_decode', decodeCode, uniforms),
 };
 
-export type AttentionVariant = keyof typeof kernels;
+export type AttentionVariant = keyof typeof attentionKernels;
 
 // Invocations per head in the decode kernel. Software adapters run a workgroup as SIMD groups of 4 on one
 // thread and pay per group and per byte of workgroup storage (SwiftShader, 4 heads of 32, 17 keys: about
@@ -29,7 +42,7 @@ function decodeWorkgroup(adapter: AdapterDescription): number {
 
 /** A model prepares both variants; recordAttention picks one from L. */
 export function attentionPipeline(variant: AttentionVariant, adapter: AdapterDescription): PipelineSpec {
-  return variant === 'decode' ? { kernel: kernels.decode, constants: { WG: decodeWorkgroup(adapter) } } : { kernel: kernels.prefill };
+  return variant === 'decode' ? { kernel: attentionKernels.decode, constants: { WG: decodeWorkgroup(adapter) } } : { kernel: attentionKernels.prefill };
 }
 
 export interface AttentionOptions {
@@ -66,7 +79,7 @@ export function recordAttention(ctx: GpuContext, step: Step, q: GpuTensor, cache
   step.dispatch({
     pipeline: attentionPipeline(variant, ctx.adapter),
     label,
-    uniforms: new Uniforms().u32(numHeads, numKvHeads, headDim / 4, maxSeq, pastLen, rows, causal ? 1 : 0).f32(scale).data,
+    uniforms: uniforms.pack(`attention_${variant}`, { numHeads, numKvHeads, headVec4: headDim / 4, maxSeq, pastLen, rows, causal: causal ? 1 : 0, scale }),
     buffers: [q.buffer, cache.keys.buffer, cache.values.buffer, out.buffer],
     workgroups: variant === 'decode' ? [numHeads] : grid1d(ctx, Math.ceil((rows * numHeads) / 64)),
   });

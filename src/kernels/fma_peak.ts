@@ -2,10 +2,11 @@
 // `iterations` rounds of a = fma(a, m, c) per lane. Counts 2 FLOPs per lane and round.
 import code from '../../shaders/fma_peak.wgsl?raw';
 import { shapeStr, type GpuContext, type GpuTensor, type PipelineSpec, type Step } from '../gpu/index.js';
-import { Uniforms, check, checkTensor, grid1d } from './common.js';
-import { kernelSource } from './shader.js';
+import { check, checkTensor, grid1d } from './common.js';
+import { defineKernel } from './shader.js';
+import { uniformLayout } from './uniforms.js';
 
-const kernel = kernelSource('fma_peak', code);
+export const fmaPeakKernel = defineKernel('fma_peak', code, uniformLayout({ n: 'u32', iters: 'u32', m: 'f32', c: 'f32' }));
 const LANES = 16;
 
 export interface FmaPeakOptions {
@@ -17,7 +18,7 @@ export interface FmaPeakOptions {
 }
 
 export function fmaPeakPipeline(): PipelineSpec {
-  return { kernel };
+  return { kernel: fmaPeakKernel };
 }
 
 /** FLOPs of one dispatch over `invocations` invocations. */
@@ -36,7 +37,7 @@ export function recordFmaPeak(ctx: GpuContext, step: Step, y: GpuTensor, opts: F
   step.dispatch({
     pipeline: fmaPeakPipeline(),
     label,
-    uniforms: new Uniforms().u32(n, opts.iterations).f32(m, opts.c ?? 0.001).data,
+    uniforms: fmaPeakKernel.pack({ n, iters: opts.iterations, m, c: opts.c ?? 0.001 }),
     buffers: [y.buffer],
     workgroups: grid1d(ctx, Math.ceil(n / 64)),
   });

@@ -7,11 +7,12 @@
 // (onnxruntime 1.30 raises an error: the graph op rejects them when they are known on the CPU).
 import code from '../../shaders/gather_nbits.wgsl?raw';
 import { numel, shapeStr, type GpuContext, type GpuTensor, type PipelineSpec, type Step } from '../gpu/index.js';
-import { Uniforms, check, checkTensor, grid1d, upload } from './common.js';
+import { check, checkTensor, grid1d, upload } from './common.js';
 import { bytesToWords, checkQuantOptions, quantizeBlockwise, quantLayout, type QuantBits, type QuantOptions } from './quant.js';
-import { kernelSource } from './shader.js';
+import { defineKernel } from './shader.js';
+import { uniformLayout } from './uniforms.js';
 
-const kernel = kernelSource('gather_nbits', code);
+export const gatherNbitsKernel = defineKernel('gather_nbits', code, uniformLayout({ num_indices: 'u32', rows: 'u32', cols: 'u32', n_blocks: 'u32', groups: 'u32' }));
 
 /** A quantized table on the CPU, in GatherBlockQuantized's layout. */
 export interface QuantizedTable {
@@ -91,7 +92,7 @@ export function uploadQuantTable(ctx: GpuContext, q: QuantizedTable, rows: numbe
 }
 
 export function gatherNbitsPipeline(config: GatherNbitsConfig): PipelineSpec {
-  return { kernel, constants: { BITS: config.bits, BLOCK: config.blockSize, HAS_ZP: config.zeroPoints ? 1 : 0 } };
+  return { kernel: gatherNbitsKernel, constants: { BITS: config.bits, BLOCK: config.blockSize, HAS_ZP: config.zeroPoints ? 1 : 0 } };
 }
 
 /** out [...indices.shape, cols] = rows of `table` at `indices` (i32), dequantized. */
@@ -111,7 +112,7 @@ export function recordGatherNbits(ctx: GpuContext, step: Step, table: QuantTable
   step.dispatch({
     pipeline: gatherNbitsPipeline({ bits, blockSize, zeroPoints: !!table.zeroPoints }),
     label,
-    uniforms: new Uniforms().u32(numel(indices.shape), rows, cols, nBlocks, groups).data,
+    uniforms: gatherNbitsKernel.pack({ num_indices: numel(indices.shape), rows, cols, n_blocks: nBlocks, groups }),
     buffers: [table.packed.buffer, indices.buffer, table.scales.buffer, (table.zeroPoints ?? table.scales).buffer, out.buffer],
     workgroups: grid1d(ctx, Math.ceil(n / 64)),
   });

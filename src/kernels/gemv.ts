@@ -3,15 +3,15 @@
 // matmulReference.
 import code from '../../shaders/gemv.wgsl?raw';
 import { shapeStr, type GpuContext, type GpuTensor, type PipelineSpec, type Step } from '../gpu/index.js';
-import { Uniforms, ceilDiv, check, checkTensor } from './common.js';
-import { GEMV_MAX_ROWS, epilogueBuffers, epilogueConstants, matmulConfig, matmulShape, type MatmulConfig, type MatmulOptions } from './matmul_common.js';
-import { kernelSource } from './shader.js';
+import { ceilDiv, check, checkTensor } from './common.js';
+import { GEMV_MAX_ROWS, MATMUL_UNIFORMS, epilogueBuffers, epilogueConstants, matmulConfig, matmulShape, type MatmulConfig, type MatmulOptions } from './matmul_common.js';
+import { defineKernel } from './shader.js';
 import { matmulTiles } from './tiles.js';
 
-const kernel = kernelSource('gemv', code);
+export const gemvKernel = defineKernel('gemv', code, MATMUL_UNIFORMS);
 
 export function gemvPipeline(ctx: GpuContext, config: MatmulConfig): PipelineSpec {
-  return { kernel, constants: { WG: matmulTiles(ctx.adapter).gemvWg, TRANS_B: config.transB ? 1 : 0, ...epilogueConstants(config) } };
+  return { kernel: gemvKernel, constants: { WG: matmulTiles(ctx.adapter).gemvWg, TRANS_B: config.transB ? 1 : 0, ...epilogueConstants(config) } };
 }
 
 export function recordGemv(ctx: GpuContext, step: Step, a: GpuTensor, b: GpuTensor, c: GpuTensor, opts: MatmulOptions = {}): void {
@@ -22,7 +22,7 @@ export function recordGemv(ctx: GpuContext, step: Step, a: GpuTensor, b: GpuTens
   step.dispatch({
     pipeline: gemvPipeline(ctx, matmulConfig(opts)),
     label,
-    uniforms: new Uniforms().u32(s.M, s.N, s.K, s.strideA, s.strideB).f32(opts.alpha ?? 1).data,
+    uniforms: gemvKernel.pack({ M: s.M, N: s.N, K: s.K, strideA: s.strideA, strideB: s.strideB, alpha: opts.alpha ?? 1 }),
     buffers: [a.buffer, b.buffer, ...epilogueBuffers(a, opts), c.buffer],
     workgroups: [ceilDiv(s.N, 4 * matmulTiles(ctx.adapter).gemvWg), s.M, s.batch],
   });

@@ -2,10 +2,11 @@
 // into it at positions pastLen..pastLen+L-1. A decode step appends one row; the past is never copied.
 import code from '../../shaders/kv_append.wgsl?raw';
 import { shapeStr, type GpuContext, type GpuTensor, type PipelineSpec, type Step } from '../gpu/index.js';
-import { Uniforms, check, checkTensor, empty, grid1d } from './common.js';
-import { kernelSource } from './shader.js';
+import { check, checkTensor, empty, grid1d } from './common.js';
+import { defineKernel } from './shader.js';
+import { uniformLayout } from './uniforms.js';
 
-const kernel = kernelSource('kv_append', code);
+export const kvAppendKernel = defineKernel('kv_append', code, uniformLayout({ n: 'u32', numKvHeads: 'u32', headVec4: 'u32', maxSeq: 'u32', pastLen: 'u32' }));
 
 /** The kernels read heads as vec4 rows held in a fixed register array of 32 vec4 per invocation. */
 export const MAX_HEAD_DIM = 128;
@@ -45,7 +46,7 @@ export function createKvCache(ctx: GpuContext, numKvHeads: number, maxSeq: numbe
 }
 
 export function kvAppendPipeline(): PipelineSpec {
-  return { kernel };
+  return { kernel: kvAppendKernel };
 }
 
 /** k and v: [L, numKvHeads * headDim] (k already rotated by RoPE). */
@@ -64,7 +65,7 @@ export function recordKvAppend(ctx: GpuContext, step: Step, cache: KvCache, k: G
   step.dispatch({
     pipeline: kvAppendPipeline(),
     label,
-    uniforms: new Uniforms().u32(n, numKvHeads, headDim / 4, maxSeq, pastLen).data,
+    uniforms: kvAppendKernel.pack({ n, numKvHeads, headVec4: headDim / 4, maxSeq, pastLen }),
     buffers: [k.buffer, v.buffer, cache.keys.buffer, cache.values.buffer],
     workgroups: grid1d(ctx, Math.ceil(n / 64)),
   });

@@ -1,14 +1,15 @@
 // LayerNorm over the last dim: y = (x - mean) / sqrt(var + eps) * weight + bias (bias optional).
 import code from '../../shaders/layernorm.wgsl?raw';
 import { shapeStr, type AdapterDescription, type GpuContext, type GpuTensor, type PipelineSpec, type Step } from '../gpu/index.js';
-import { Uniforms, checkTensor, grid1d } from './common.js';
+import { checkTensor, grid1d } from './common.js';
 import { reduceGroup, rowsOf } from './reduce.js';
-import { kernelSource } from './shader.js';
+import { defineKernel } from './shader.js';
+import { uniformLayout } from './uniforms.js';
 
-const kernel = kernelSource('layernorm', code);
+export const layernormKernel = defineKernel('layernorm', code, uniformLayout({ rows: 'u32', d: 'u32', eps: 'f32' }));
 
 export function layernormPipeline(adapter: AdapterDescription, hasBias: boolean, hasStats = false): PipelineSpec {
-  return { kernel, constants: { HAS_BIAS: hasBias ? 1 : 0, HAS_STATS: hasStats ? 1 : 0, RED_G: reduceGroup(adapter) } };
+  return { kernel: layernormKernel, constants: { HAS_BIAS: hasBias ? 1 : 0, HAS_STATS: hasStats ? 1 : 0, RED_G: reduceGroup(adapter) } };
 }
 
 /** Per-row statistics LayerNorm can also write, each [rows]: the mean and 1 / sqrt(var + eps). */
@@ -43,7 +44,7 @@ export function recordLayernorm(
   step.dispatch({
     pipeline: layernormPipeline(ctx.adapter, bias !== null, !!stats),
     label,
-    uniforms: new Uniforms().u32(rows, cols).f32(options.eps ?? 1e-5).data,
+    uniforms: layernormKernel.pack({ rows, d: cols, eps: options.eps ?? 1e-5 }),
     // Without a bias the weight stands in for the bias binding, which HAS_BIAS = false never reads. Without
     // stats their bindings get scratch words HAS_STATS = false never writes (writable bindings may not alias).
     buffers: [

@@ -4,19 +4,19 @@
 import code from '../../shaders/matmul.wgsl?raw';
 import { shapeStr, type GpuContext, type GpuTensor, type PipelineSpec, type Step } from '../gpu/index.js';
 import { activationRef, type Activation } from './activation.js';
-import { Uniforms, ceilDiv, checkTensor } from './common.js';
+import { ceilDiv, checkTensor } from './common.js';
 import { gemvPipeline, recordGemv } from './gemv.js';
-import { GEMV_MAX_ROWS, epilogueBuffers, epilogueConstants, matmulConfig, matmulShape, type MatmulConfig, type MatmulOptions } from './matmul_common.js';
-import { kernelSource } from './shader.js';
+import { GEMV_MAX_ROWS, MATMUL_UNIFORMS, epilogueBuffers, epilogueConstants, matmulConfig, matmulShape, type MatmulConfig, type MatmulOptions } from './matmul_common.js';
+import { defineKernel } from './shader.js';
 import { matmulTiles } from './tiles.js';
 
-const kernel = kernelSource('matmul', code);
+export const matmulKernel = defineKernel('matmul', code, MATMUL_UNIFORMS);
 
 /** The pipeline recordMatmul uses for `M` rows: the tiled kernel, or the GEMV kernel when M <= 4. */
 export function matmulPipeline(ctx: GpuContext, config: MatmulConfig, M: number): PipelineSpec {
   if (M <= GEMV_MAX_ROWS) return gemvPipeline(ctx, config);
   const t = matmulTiles(ctx.adapter);
-  return { kernel, constants: { WG_X: t.wgX, WG_Y: t.wgY, TRANS_B: config.transB ? 1 : 0, ...epilogueConstants(config) } };
+  return { kernel: matmulKernel, constants: { WG_X: t.wgX, WG_Y: t.wgY, TRANS_B: config.transB ? 1 : 0, ...epilogueConstants(config) } };
 }
 
 export function recordMatmul(ctx: GpuContext, step: Step, a: GpuTensor, b: GpuTensor, c: GpuTensor, opts: MatmulOptions = {}): void {
@@ -32,7 +32,7 @@ export function recordMatmul(ctx: GpuContext, step: Step, a: GpuTensor, b: GpuTe
   step.dispatch({
     pipeline: matmulPipeline(ctx, matmulConfig(opts), s.M),
     label,
-    uniforms: new Uniforms().u32(s.M, s.N, s.K, s.strideA, s.strideB).f32(opts.alpha ?? 1).data,
+    uniforms: matmulKernel.pack({ M: s.M, N: s.N, K: s.K, strideA: s.strideA, strideB: s.strideB, alpha: opts.alpha ?? 1 }),
     buffers: [a.buffer, b.buffer, ...epilogueBuffers(a, opts), c.buffer],
     // Each invocation computes 16 rows x 16 columns.
     workgroups: [ceilDiv(s.N, 16 * t.wgX), ceilDiv(s.M, 16 * t.wgY), s.batch],

@@ -3,6 +3,10 @@
 import type { GpuTensor } from '../gpu/index.js';
 import { ACT_CODE, type Activation } from './activation.js';
 import { check, checkTensor } from './common.js';
+import { uniformLayout } from './uniforms.js';
+
+/** Params of shaders/lib/matmul_io.wgsl, which the matmul and gemv kernels include. */
+export const MATMUL_UNIFORMS = uniformLayout({ M: 'u32', N: 'u32', K: 'u32', strideA: 'u32', strideB: 'u32', alpha: 'f32' });
 
 /** What selects a pipeline (shapes do not). */
 export interface MatmulConfig {

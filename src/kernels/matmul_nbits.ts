@@ -5,15 +5,18 @@
 import gemvCode from '../../shaders/gemv_nbits.wgsl?raw';
 import matmulCode from '../../shaders/matmul_nbits.wgsl?raw';
 import { shapeStr, type GpuContext, type GpuTensor, type PipelineSpec, type Step } from '../gpu/index.js';
-import { Uniforms, ceilDiv } from './common.js';
+import { ceilDiv } from './common.js';
 import { matmulReference } from './matmul.js';
 import { GEMV_MAX_ROWS, epilogueBuffers, epilogueConstants, matmulShape, type MatmulConfig, type MatmulOptions } from './matmul_common.js';
 import { checkQuantWeight, dequantizeBlockwise, quantLayout, quantWeightStr, type QuantBits, type QuantizedBlocks, type QuantWeight } from './quant.js';
-import { kernelSource } from './shader.js';
+import { defineKernel } from './shader.js';
+import { uniformLayout } from './uniforms.js';
 import { matmulTiles } from './tiles.js';
 
-const gemvKernel = kernelSource('gemv_nbits', gemvCode);
-const matmulKernel = kernelSource('matmul_nbits', matmulCode);
+/** Params of shaders/lib/matmul_nbits.wgsl, which both kernels include. */
+const uniforms = uniformLayout({ M: 'u32', N: 'u32', K: 'u32', nBlocks: 'u32', alpha: 'f32' });
+export const gemvNbitsKernel = defineKernel('gemv_nbits', gemvCode, uniforms);
+export const matmulNbitsKernel = defineKernel('matmul_nbits', matmulCode, uniforms);
 
 export interface MatmulNBitsConfig extends Omit<MatmulConfig, 'transB'> {
   bits: QuantBits;
@@ -33,8 +36,8 @@ export function matmulNBitsConfig(w: QuantWeight, opts: MatmulNBitsOptions = {})
 export function matmulNBitsPipeline(ctx: GpuContext, config: MatmulNBitsConfig, rows: number): PipelineSpec {
   const t = matmulTiles(ctx.adapter);
   const constants = { BITS: config.bits, BLOCK: config.blockSize, HAS_ZP: config.zeroPoints ? 1 : 0, K_TAIL: config.kTail ? 1 : 0, ...epilogueConstants(config) };
-  if (rows <= GEMV_MAX_ROWS) return { kernel: gemvKernel, constants: { WG: t.gemvWg, ...constants } };
-  return { kernel: matmulKernel, constants: { WG_X: t.wgX, WG_Y: t.wgY, ...constants } };
+  if (rows <= GEMV_MAX_ROWS) return { kernel: gemvNbitsKernel, constants: { WG: t.gemvWg, ...constants } };
+  return { kernel: matmulNbitsKernel, constants: { WG_X: t.wgX, WG_Y: t.wgY, ...constants } };
 }
 
 export function recordMatmulNBits(ctx: GpuContext, step: Step, a: GpuTensor, w: QuantWeight, c: GpuTensor, opts: MatmulNBitsOptions = {}): void {
@@ -43,10 +46,11 @@ export function recordMatmulNBits(ctx: GpuContext, step: Step, a: GpuTensor, w: 
   const s = matmulShape(label, a, [w.K, w.N], c, opts);
   const rows = s.batch * s.M;
   const t = matmulTiles(ctx.adapter);
+  const pipeline = matmulNBitsPipeline(ctx, matmulNBitsConfig(w, opts), rows);
   step.dispatch({
-    pipeline: matmulNBitsPipeline(ctx, matmulNBitsConfig(w, opts), rows),
+    pipeline,
     label,
-    uniforms: new Uniforms().u32(rows, s.N, s.K, quantLayout(w.K, w).nBlocks).f32(opts.alpha ?? 1).data,
+    uniforms: uniforms.pack(pipeline.kernel.name, { M: rows, N: s.N, K: s.K, nBlocks: quantLayout(w.K, w).nBlocks, alpha: opts.alpha ?? 1 }),
     buffers: [a.buffer, w.packed.buffer, w.scales.buffer, (w.zeroPoints ?? w.scales).buffer, ...epilogueBuffers(a, opts), c.buffer],
     // Decode: 16 columns of one row per invocation; prefill: 4 rows x 4 columns.
     workgroups: rows <= GEMV_MAX_ROWS ? [ceilDiv(s.N, 16 * t.gemvWg), rows] : [ceilDiv(s.N, 4 * t.wgX), ceilDiv(rows, 4 * t.wgY)],

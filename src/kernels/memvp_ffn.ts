@@ -15,13 +15,35 @@ import upCode from '../../shaders/memvp_ffn_up.wgsl?raw';
 import keysTCode from '../../shaders/memvp_keys_t.wgsl?raw';
 import { shapeStr, type GpuContext, type GpuTensor, type PipelineSpec, type Step } from '../gpu/index.js';
 import { ACT_CODE, activationRef, type Activation } from './activation.js';
-import { Uniforms, ceilDiv, check, checkTensor } from './common.js';
+import { ceilDiv, check, checkTensor } from './common.js';
 import { checkQuantWeight, quantLayout, quantWeightStr, type QuantWeight } from './quant.js';
-import { kernelSource } from './shader.js';
+import { defineKernel } from './shader.js';
+import { uniformLayout } from './uniforms.js';
 
-const upKernel = kernelSource('memvp_ffn_up', upCode);
-const downKernel = kernelSource('memvp_ffn_down', downCode);
-const keysTSpec: PipelineSpec = { kernel: kernelSource('memvp_keys_t', keysTCode) };
+export const memvpFfnUpKernel = defineKernel(
+  'memvp_ffn_up',
+  upCode,
+  uniformLayout({
+    L: 'u32',
+    d: 'u32',
+    D: 'u32',
+    n: 'u32',
+    hs4: 'u32',
+    gateTiles: 'u32',
+    memTiles: 'u32',
+    nBlocks: 'u32',
+    blockSize: 'u32',
+    maskAt: 'u32',
+    s: 'f32',
+  }),
+);
+export const memvpFfnDownKernel = defineKernel(
+  'memvp_ffn_down',
+  downCode,
+  uniformLayout({ L: 'u32', d: 'u32', n: 'u32', hs4: 'u32', Dh4: 'u32', memTiles: 'u32', nBlocks: 'u32', blockSize: 'u32' }),
+);
+export const memvpKeysTKernel = defineKernel('memvp_keys_t', keysTCode, uniformLayout({ n: 'u32', d4: 'u32', m4: 'u32' }));
+const keysTSpec: PipelineSpec = { kernel: memvpKeysTKernel };
 
 export type MemvpForm = 'llama' | 'bart';
 export type MemvpWeight = GpuTensor | QuantWeight;
@@ -60,7 +82,7 @@ export function memvpFfnPipelines(c: MemvpFfnConfig): [PipelineSpec, PipelineSpe
   return [
     keysTSpec,
     {
-      kernel: upKernel,
+      kernel: memvpFfnUpKernel,
       constants: {
         WFMT: c.upBits,
         HAS_ZP: flag(c.upZeroPoints),
@@ -75,7 +97,7 @@ export function memvpFfnPipelines(c: MemvpFfnConfig): [PipelineSpec, PipelineSpe
       },
     },
     {
-      kernel: downKernel,
+      kernel: memvpFfnDownKernel,
       constants: { WFMT: c.downBits, HAS_ZP: flag(c.downZeroPoints), HAS_B2: flag(c.hasB2), HAS_RESIDUAL: flag(c.hasResidual), TN: passTiles(c.decode, c.downBits), ...tiling(c.decode) },
     },
   ];
@@ -210,7 +232,7 @@ export function recordMemvpFfn(_ctx: GpuContext, step: Step, a: MemvpFfnArgs): v
         step.dispatch({
           pipeline: keysT,
           label: `memvp keys ${shapeStr(memK.shape)} -> kT`,
-          uniforms: new Uniforms().u32(n, d / 4, memTiles).data,
+          uniforms: memvpKeysTKernel.pack({ n, d4: d / 4, m4: memTiles }),
           buffers: [memK.buffer, t],
           workgroups: [ceilDiv(memTiles, 64), d / 4],
         });
@@ -219,14 +241,14 @@ export function recordMemvpFfn(_ctx: GpuContext, step: Step, a: MemvpFfnArgs): v
   step.dispatch({
     pipeline: upSpec,
     label: `${label} (up)`,
-    uniforms: new Uniforms().u32(L, d, D, n, hs4, Dh / 4, memTiles, up.nBlocks, up.blockSize, maskAt).f32(a.s).data,
+    uniforms: memvpFfnUpKernel.pack({ L, d, D, n, hs4, gateTiles: Dh / 4, memTiles, nBlocks: up.nBlocks, blockSize: up.blockSize, maskAt, s: a.s }),
     buffers: [u.buffer, ...parts(wUp), kT, epi, scores, hidden],
     workgroups: [ceilDiv(ceilDiv(Dh / 4, passTiles(config.decode, config.upBits)) + memTiles, WG_X), rowGroups],
   });
   step.dispatch({
     pipeline: downSpec,
     label: `${label} (down)`,
-    uniforms: new Uniforms().u32(L, d, n, hs4, Dh / 4, memTiles, down.nBlocks, down.blockSize).data,
+    uniforms: memvpFfnDownKernel.pack({ L, d, n, hs4, Dh4: Dh / 4, memTiles, nBlocks: down.nBlocks, blockSize: down.blockSize }),
     buffers: [hidden, ...parts(w2), memV?.buffer ?? dummy, a.b2?.buffer ?? dummy, a.residual?.buffer ?? dummy, out.buffer],
     workgroups: [ceilDiv(ceilDiv(d / 4, passTiles(config.decode, config.downBits)), WG_X), rowGroups],
   });

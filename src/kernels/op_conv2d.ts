@@ -2,10 +2,31 @@
 // kernel == stride) drops every bounds check.
 import code from '../../shaders/op_conv2d.wgsl?raw';
 import { numel, shapeStr, type GpuContext, type GpuTensor, type PipelineSpec, type Step } from '../gpu/index.js';
-import { Uniforms, check, checkTensor, grid1d } from './common.js';
-import { kernelSource } from './shader.js';
+import { check, checkTensor, grid1d } from './common.js';
+import { defineKernel } from './shader.js';
+import { uniformLayout } from './uniforms.js';
 
-const kernel = kernelSource('op_conv2d', code);
+export const conv2dKernel = defineKernel(
+  'op_conv2d',
+  code,
+  uniformLayout({
+    tiles: 'u32',
+    channels: 'u32',
+    height: 'u32',
+    width: 'u32',
+    out_channels: 'u32',
+    out_height: 'u32',
+    out_width: 'u32',
+    kernel_h: 'u32',
+    kernel_w: 'u32',
+    stride_h: 'u32',
+    stride_w: 'u32',
+    dilation_h: 'u32',
+    dilation_w: 'u32',
+    pad_top: 'i32',
+    pad_left: 'i32',
+  }),
+);
 
 export interface Conv2dOptions {
   readonly strides: readonly [number, number];
@@ -15,7 +36,7 @@ export interface Conv2dOptions {
 }
 
 export function conv2dPipeline(config: { bias: boolean; padded: boolean }): PipelineSpec {
-  return { kernel, constants: { HAS_BIAS: config.bias ? 1 : 0, CHECK_BOUNDS: config.padded ? 1 : 0 } };
+  return { kernel: conv2dKernel, constants: { HAS_BIAS: config.bias ? 1 : 0, CHECK_BOUNDS: config.padded ? 1 : 0 } };
 }
 
 /** [N, M, OH, OW] for x [N, C, H, W] and w [M, C, kH, kW]. */
@@ -41,10 +62,23 @@ export function recordConv2d(ctx: GpuContext, step: Step, x: GpuTensor, w: GpuTe
   step.dispatch({
     pipeline: conv2dPipeline({ bias: !!bias, padded: o.pads.some((p) => p > 0) }),
     label,
-    uniforms: new Uniforms()
-      .u32(tiles, x.shape[1]!, x.shape[2]!, x.shape[3]!, m, oh, ow, w.shape[2]!, w.shape[3]!)
-      .u32(...o.strides, ...o.dilations)
-      .i32(o.pads[0], o.pads[1]).data,
+    uniforms: conv2dKernel.pack({
+      tiles,
+      channels: x.shape[1]!,
+      height: x.shape[2]!,
+      width: x.shape[3]!,
+      out_channels: m,
+      out_height: oh,
+      out_width: ow,
+      kernel_h: w.shape[2]!,
+      kernel_w: w.shape[3]!,
+      stride_h: o.strides[0],
+      stride_w: o.strides[1],
+      dilation_h: o.dilations[0],
+      dilation_w: o.dilations[1],
+      pad_top: o.pads[0],
+      pad_left: o.pads[1],
+    }),
     // Without a bias, w stands in for the unused binding.
     buffers: [x.buffer, w.buffer, (bias ?? w).buffer, y.buffer],
     workgroups: grid1d(ctx, Math.ceil(tiles / 64)),

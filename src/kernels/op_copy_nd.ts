@@ -2,11 +2,25 @@
 // The movement ops (Transpose, Slice, Expand, Tile, Concat, Split) each describe their work as CopyRegions.
 import code from '../../shaders/op_copy_nd.wgsl?raw';
 import { numel, shapeStr, type GpuContext, type GpuTensor, type PipelineSpec, type Step } from '../gpu/index.js';
-import { Uniforms, check, checkTensor, grid1d } from './common.js';
-import { kernelSource } from './shader.js';
+import { check, checkTensor, grid1d } from './common.js';
+import { defineKernel } from './shader.js';
+import { uniformLayout } from './uniforms.js';
 
-const kernel = kernelSource('op_copy_nd', code);
 export const COPY_MAX_RANK = 8;
+export const copyNdKernel = defineKernel(
+  'op_copy_nd',
+  code,
+  uniformLayout({
+    n: 'u32',
+    rank: 'u32',
+    src_offset: 'u32',
+    dst_offset: 'u32',
+    dims: 'array<vec4u, 2>',
+    src_strides: 'array<vec4i, 2>',
+    dst_strides: 'array<vec4u, 2>',
+    src_mod: 'array<vec4u, 2>',
+  }),
+);
 
 /**
  * For every index tuple idx over `dims` (innermost last):
@@ -66,7 +80,7 @@ function extent(r: CopyRegion): { srcMin: number; srcMax: number; dstMin: number
 }
 
 export function copyNdPipeline(): PipelineSpec {
-  return { kernel };
+  return { kernel: copyNdKernel };
 }
 
 export function recordCopyNd(ctx: GpuContext, step: Step, src: GpuTensor, dst: GpuTensor, region: CopyRegion): void {
@@ -90,16 +104,19 @@ export function recordCopyNd(ctx: GpuContext, step: Step, src: GpuTensor, dst: G
     return;
   }
   check(k <= COPY_MAX_RANK, label, () => `needs ${k} dims after merging, at most ${COPY_MAX_RANK} are supported`);
-  const pad = (v: readonly number[], fill: number) => [...v, ...new Array<number>(COPY_MAX_RANK - k).fill(fill)];
   step.dispatch({
     pipeline: copyNdPipeline(),
     label,
-    uniforms: new Uniforms()
-      .u32(n, k, r.srcOffset, r.dstOffset)
-      .u32(...pad(r.dims, 1))
-      .i32(...pad(r.srcStrides, 0))
-      .u32(...pad(r.dstStrides, 0))
-      .u32(...pad(r.srcMod!, 1)).data,
+    uniforms: copyNdKernel.pack({
+      n,
+      rank: k,
+      src_offset: r.srcOffset,
+      dst_offset: r.dstOffset,
+      dims: r.dims,
+      src_strides: r.srcStrides,
+      dst_strides: r.dstStrides,
+      src_mod: r.srcMod!,
+    }),
     buffers: [src.buffer, dst.buffer],
     workgroups: grid1d(ctx, Math.ceil(n / 256)),
   });

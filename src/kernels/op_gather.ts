@@ -3,13 +3,14 @@
 // come from the CPU go through checkIndices first so a bad one fails loudly there.
 import code from '../../shaders/op_gather.wgsl?raw';
 import { KernelShapeError, numel, shapeStr, type GpuContext, type GpuTensor, type PipelineSpec, type Step } from '../gpu/index.js';
-import { Uniforms, check, checkTensor, grid1d } from './common.js';
-import { kernelSource } from './shader.js';
+import { check, checkTensor, grid1d } from './common.js';
+import { defineKernel } from './shader.js';
+import { uniformLayout } from './uniforms.js';
 
-const kernel = kernelSource('op_gather', code);
+export const gatherKernel = defineKernel('op_gather', code, uniformLayout({ n: 'u32', inner: 'u32', num_indices: 'u32', axis_dim: 'u32' }));
 
 export function gatherPipeline(): PipelineSpec {
-  return { kernel };
+  return { kernel: gatherKernel };
 }
 
 export function gatherOutputShape(data: readonly number[], indices: readonly number[], axis: number): number[] {
@@ -37,7 +38,7 @@ export function recordGather(ctx: GpuContext, step: Step, data: GpuTensor, indic
   step.dispatch({
     pipeline: gatherPipeline(),
     label,
-    uniforms: new Uniforms().u32(n, numel(data.shape.slice(axis + 1)), numel(indices.shape), axisDim).data,
+    uniforms: gatherKernel.pack({ n, inner: numel(data.shape.slice(axis + 1)), num_indices: numel(indices.shape), axis_dim: axisDim }),
     buffers: [data.buffer, indices.buffer, out.buffer],
     workgroups: grid1d(ctx, Math.ceil(n / 256)),
   });

@@ -1,14 +1,15 @@
 // Trilu (upper or lower triangle of the last two dims) on 32-bit words: one pipeline serves every storage type.
 import code from '../../shaders/op_trilu.wgsl?raw';
 import { numel, shapeStr, type GpuContext, type GpuTensor, type PipelineSpec, type Step } from '../gpu/index.js';
-import { Uniforms, check, checkTensor, grid1d } from './common.js';
-import { kernelSource } from './shader.js';
+import { check, checkTensor, grid1d } from './common.js';
+import { defineKernel } from './shader.js';
+import { uniformLayout } from './uniforms.js';
 
-const kernel = kernelSource('op_trilu', code);
+export const triluKernel = defineKernel('op_trilu', code, uniformLayout({ n: 'u32', rows: 'u32', cols: 'u32', k: 'i32', upper: 'u32' }));
 const I32_MAX = 2 ** 31 - 1;
 
 export function triluPipeline(): PipelineSpec {
-  return { kernel };
+  return { kernel: triluKernel };
 }
 
 /** y = x with the elements outside the triangle (diagonal offset k) zeroed. */
@@ -23,7 +24,7 @@ export function recordTrilu(ctx: GpuContext, step: Step, x: GpuTensor, y: GpuTen
   step.dispatch({
     pipeline: triluPipeline(),
     label,
-    uniforms: new Uniforms().u32(n, rows, cols).i32(Math.max(-I32_MAX, Math.min(I32_MAX, k))).u32(upper ? 1 : 0).data,
+    uniforms: triluKernel.pack({ n, rows, cols, k: Math.max(-I32_MAX, Math.min(I32_MAX, k)), upper: upper ? 1 : 0 }),
     buffers: [x.buffer, y.buffer],
     workgroups: grid1d(ctx, Math.ceil(n / 256)),
   });

@@ -1,14 +1,15 @@
 // RMSNorm over the last dim (LLaMA): y = x / sqrt(mean(x^2) + eps) * weight.
 import code from '../../shaders/rmsnorm.wgsl?raw';
 import { shapeStr, type AdapterDescription, type GpuContext, type GpuTensor, type PipelineSpec, type Step } from '../gpu/index.js';
-import { Uniforms, checkTensor, grid1d } from './common.js';
+import { checkTensor, grid1d } from './common.js';
 import { reduceGroup, rowsOf } from './reduce.js';
-import { kernelSource } from './shader.js';
+import { defineKernel } from './shader.js';
+import { uniformLayout } from './uniforms.js';
 
-const kernel = kernelSource('rmsnorm', code);
+export const rmsnormKernel = defineKernel('rmsnorm', code, uniformLayout({ rows: 'u32', d: 'u32', eps: 'f32' }));
 
 export function rmsnormPipeline(adapter: AdapterDescription): PipelineSpec {
-  return { kernel, constants: { RED_G: reduceGroup(adapter) } };
+  return { kernel: rmsnormKernel, constants: { RED_G: reduceGroup(adapter) } };
 }
 
 /** y = rmsnorm(x) * weight over x's last dim D; weight [D]; eps defaults to HF LlamaRMSNorm's 1e-6. */
@@ -20,7 +21,7 @@ export function recordRmsnorm(ctx: GpuContext, step: Step, x: GpuTensor, weight:
   step.dispatch({
     pipeline: rmsnormPipeline(ctx.adapter),
     label,
-    uniforms: new Uniforms().u32(rows, cols).f32(options.eps ?? 1e-6).data,
+    uniforms: rmsnormKernel.pack({ rows, d: cols, eps: options.eps ?? 1e-6 }),
     buffers: [x.buffer, weight.buffer, y.buffer],
     workgroups: grid1d(ctx, rows),
   });

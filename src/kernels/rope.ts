@@ -4,14 +4,15 @@
 // ulp of frequency is ~1e-4 rad of angle. sin/cos are computed in the kernel (shaders/rope.wgsl).
 import code from '../../shaders/rope.wgsl?raw';
 import { numel, shapeStr, type GpuContext, type GpuTensor, type PipelineSpec, type Step } from '../gpu/index.js';
-import { Uniforms, check, checkTensor, grid1d } from './common.js';
-import { kernelSource } from './shader.js';
+import { check, checkTensor, grid1d } from './common.js';
+import { defineKernel } from './shader.js';
+import { uniformLayout } from './uniforms.js';
 
-const kernel = kernelSource('rope', code);
+export const ropeKernel = defineKernel('rope', code, uniformLayout({ rows: 'u32', heads: 'u32', half: 'u32', offset: 'u32' }));
 
 /** `table`: cos/sin come from the model per row (recordRopeTable) instead of being computed from invFreq. */
 export function ropePipeline(table = false): PipelineSpec {
-  return { kernel, constants: { TABLE: table ? 1 : 0 } };
+  return { kernel: ropeKernel, constants: { TABLE: table ? 1 : 0 } };
 }
 
 /** inv_freq[i] = 1 / theta^(2i/hd) for i < hd/2, rounded at each f32 step as PyTorch computes it. */
@@ -48,7 +49,7 @@ export function recordRope(ctx: GpuContext, step: Step, x: GpuTensor, invFreq: G
   step.dispatch({
     pipeline: ropePipeline(),
     label,
-    uniforms: new Uniforms().u32(x.shape[0]!, heads, half, positionOffset).data,
+    uniforms: ropeKernel.pack({ rows: x.shape[0]!, heads, half, offset: positionOffset }),
     // Binding 3 (the sin table) is unused here: invFreq stands in for it.
     buffers: [invFreq.buffer, (out ?? x).buffer, invFreq.buffer],
     workgroups: grid1d(ctx, Math.ceil((numel(x.shape) / 2) / 256)),
@@ -75,7 +76,7 @@ export function recordRopeTable(ctx: GpuContext, step: Step, x: GpuTensor, cos: 
   step.dispatch({
     pipeline: ropePipeline(true),
     label,
-    uniforms: new Uniforms().u32(L, heads, hd / 2, 0).data,
+    uniforms: ropeKernel.pack({ rows: L, heads, half: hd / 2, offset: 0 }),
     buffers: [cos.buffer, (out ?? x).buffer, sin.buffer],
     workgroups: grid1d(ctx, Math.ceil((numel(x.shape) / 2) / 256)),
   });

@@ -1,14 +1,15 @@
 // Softmax and log-softmax over the last dim, numerically stable (max-subtracted).
 import code from '../../shaders/softmax.wgsl?raw';
 import { shapeStr, type AdapterDescription, type GpuContext, type GpuTensor, type PipelineSpec, type Step } from '../gpu/index.js';
-import { Uniforms, checkTensor, grid1d } from './common.js';
+import { checkTensor, grid1d } from './common.js';
 import { reduceGroup, rowsOf } from './reduce.js';
-import { kernelSource } from './shader.js';
+import { defineKernel } from './shader.js';
+import { uniformLayout } from './uniforms.js';
 
-const kernel = kernelSource('softmax', code);
+export const softmaxKernel = defineKernel('softmax', code, uniformLayout({ rows: 'u32', c: 'u32' }));
 
 export function softmaxPipeline(adapter: AdapterDescription, log = false): PipelineSpec {
-  return { kernel, constants: { RED_G: reduceGroup(adapter), LOG: +log } };
+  return { kernel: softmaxKernel, constants: { RED_G: reduceGroup(adapter), LOG: +log } };
 }
 
 /** y = softmax(x) (or log-softmax with `log`) over x's last dim. */
@@ -19,7 +20,7 @@ export function recordSoftmax(ctx: GpuContext, step: Step, x: GpuTensor, y: GpuT
   step.dispatch({
     pipeline: softmaxPipeline(ctx.adapter, log),
     label,
-    uniforms: new Uniforms().u32(rows, cols).data,
+    uniforms: softmaxKernel.pack({ rows, c: cols }),
     buffers: [x.buffer, y.buffer],
     workgroups: grid1d(ctx, rows),
   });
