@@ -226,6 +226,7 @@ function flatten(width: number, height: number, channels: number, data: ArrayLik
 function fromRaw(image: RawImage | ImageData): RgbImage {
   const { width, height, data } = image;
   checkSize(width, height, 'image data');
+  if (!(data instanceof Uint8Array || data instanceof Uint8ClampedArray)) throw new ImageDecodeError('image data: "data" must be a Uint8Array or Uint8ClampedArray');
   const pixels = width * height;
   if (data.length !== pixels * 4 && data.length !== pixels * 3) {
     throw new ImageDecodeError(`image data: ${data.length} bytes for ${width} x ${height} is neither RGBA (${pixels * 4}) nor RGB (${pixels * 3})`);

@@ -161,12 +161,13 @@ async function openCache(options: FetchOptions): Promise<FileCache | undefined> 
     name = `cache "${id}"`;
     open = async () => browserCache(await caches.open(id), cacheMaxBytes);
   }
+  let inner: FileCache | undefined;
   const fail = (e: unknown): undefined => {
     warn(`the model ${name} failed (${(e as Error)?.message ?? e}); loading without it`, e);
     inner = undefined;
     return undefined;
   };
-  let inner: FileCache | undefined = await open().catch(fail);
+  inner = await open().catch(fail);
   if (!inner) return undefined;
   return {
     get: async (where, sha256) => inner?.get(where, sha256).catch(fail),
