@@ -1,14 +1,41 @@
-// npm run conformance [-- --out FILE]: ONNX's operator conformance suite on our executor; writes
-// { passed, total, failures: [{ case, reason }] } (default docs/bench/conformance.json).
+// npm run conformance [-- --out FILE] [--update]: ONNX's node suite (Debian's libonnx-testdata) on our executor.
+// Writes { suite, passed, total, percent, byKind, failures } (default docs/bench/conformance.json); --update also
+// rewrites the committed list of passing cases that test/conformance.test.ts guards. Without --update it exits
+// with 1 when a listed case no longer passes; with or without it, when a case fails other than by a typed error.
 import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
-import { runConformance } from '../src/cli/conformance.js';
+import { parseArgs } from 'node:util';
+import { ONNX_NODE_SUITE, runConformance, TYPED_FAILURES } from '../src/cli/conformance.js';
+import { PASSING_LIST, passingCases } from '../test/helpers/conformance.js';
 
-const i = process.argv.indexOf('--out');
-const out = i > 0 ? process.argv[i + 1]! : 'docs/bench/conformance.json';
-const dir = resolve(import.meta.dirname, '../../shared/conformance/onnx-node');
-const report = await runConformance(dir);
-await mkdir(dirname(out), { recursive: true });
-await writeFile(out, JSON.stringify(report, null, 2) + '\n');
-for (const f of report.failures) console.log(`FAIL ${f.case}: ${f.reason}`);
-console.log(`conformance: ${report.passed}/${report.total} passed (${((100 * report.passed) / report.total).toFixed(1)}%) -> ${out}`);
+const { values: args } = parseArgs({
+  args: process.argv.slice(2).filter((a) => a !== '--'),
+  options: {
+    out: { type: 'string', default: resolve(import.meta.dirname, '../docs/bench/conformance.json') },
+    update: { type: 'boolean', default: false },
+  },
+});
+
+const start = performance.now();
+const { passing, ...report } = await runConformance(ONNX_NODE_SUITE);
+const seconds = (performance.now() - start) / 1000;
+await mkdir(dirname(args.out), { recursive: true });
+await writeFile(args.out, JSON.stringify(report, null, 2) + '\n');
+for (const [kind, k] of Object.entries(report.byKind)) {
+  const subjects = Object.entries(k.subjects).map(([s, n]) => `${s} ${n}`).join(', ');
+  console.log(`${String(k.cases).padStart(4)} ${kind}${subjects ? `: ${subjects}` : ''}`);
+}
+console.log(`conformance: ${report.passed}/${report.total} passed (${report.percent}%) in ${seconds.toFixed(1)} s -> ${args.out}`);
+
+const bugs = report.failures.filter((f) => !TYPED_FAILURES.has(f.kind));
+for (const f of bugs) console.log(`BUG ${f.case} (${f.kind}): ${f.reason}`);
+if (bugs.length) process.exitCode = 1;
+if (args.update) {
+  await writeFile(PASSING_LIST, passing.join('\n') + '\n');
+  console.log(`${passing.length} passing cases -> ${PASSING_LIST}`);
+} else {
+  const now = new Set(passing);
+  const lost = passingCases().filter((c) => !now.has(c));
+  for (const c of lost) console.log(`REGRESSION ${c}: ${report.failures.find((f) => f.case === c)!.reason}`);
+  if (lost.length) process.exitCode = 1;
+}

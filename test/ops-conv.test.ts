@@ -60,7 +60,7 @@ async function checkKernel({ xs, ws, bias: hasBias, o }: RandomConv, seed: numbe
 }
 
 describe('Conv: ONNX conformance cases', () => {
-  it('finds the cases', () => expect(CASES.length).toBe(4));
+  it('finds the cases', () => expect(CASES.length).toBeGreaterThanOrEqual(4));
   for (const name of CASES) {
     it(name, () => checkCase(name));
   }

@@ -34,7 +34,7 @@ async function expectMatchesHost(op: string, inputs: HostTensor[], attrs: [strin
 }
 
 describe('conformance cases (elementwise)', () => {
-  it('covers every case of these ops', () => expect(CASES.length).toBe(67));
+  it('covers every case of these ops', () => expect(CASES.length).toBeGreaterThanOrEqual(110));
   for (const name of CASES) {
     it(name, () => checkCase(name));
   }

@@ -16,7 +16,7 @@ import { expectClose, gpu, randInt, randn } from './helpers/gpu.js';
 const CASES = caseNames(/^test_(concat_.*|expand_.*|gather_.*|slice.*|split_.*|tile.*|transpose.*|tril.*|triu.*)$/);
 
 describe('movement ops: ONNX conformance cases', () => {
-  it('finds the cases', () => expect(CASES.length).toBe(60));
+  it('finds the cases', () => expect(CASES.length).toBeGreaterThanOrEqual(60));
   for (const name of CASES) {
     it(name, () => checkCase(name));
   }

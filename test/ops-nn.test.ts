@@ -16,7 +16,7 @@ import { expectClose, randn } from './helpers/gpu.js';
 const CASES = caseNames(/^test_(matmul|gemm|softmax|layer_normalization)_/);
 
 describe('nn ops: ONNX conformance cases', () => {
-  it('finds the cases', () => expect(CASES.length).toBe(66));
+  it('finds the cases', () => expect(CASES.length).toBeGreaterThanOrEqual(66));
   for (const name of CASES) {
     it(name, () => checkCase(name));
   }

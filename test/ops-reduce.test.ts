@@ -25,7 +25,7 @@ async function expectMatchesHost(op: string, inputs: (HostTensor | undefined)[],
 }
 
 describe('conformance cases (reductions)', () => {
-  it('covers every case of these ops', () => expect(CASES.length).toBe(56));
+  it('covers every case of these ops', () => expect(CASES.length).toBeGreaterThanOrEqual(102));
   for (const name of CASES) {
     it(name, () => checkCase(name));
   }
