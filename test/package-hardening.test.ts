@@ -19,6 +19,7 @@ import { fetchBytes, FetchBytesError } from '../src/onnx/fetch-bytes.js';
 import { MANIFEST_LIMITS, parseManifest } from '../src/memvp/manifest.js';
 import { browserCache, fetchFiles, loadManifest, nodeCache, sha256Hex, type CacheFs } from '../src/memvp/package.js';
 import { ModelLoadError } from '../src/memvp/errors.js';
+import { MemVP } from '../src/memvp/model.js';
 
 const DIR = join(__dirname, '..', 'public', 'models', 'sortofclevr-llama');
 const SECRET = 'TOP-SECRET-CONTENTS-42';
@@ -427,6 +428,19 @@ describe('the Node cache', () => {
     expect(warnings).toHaveLength(1);
     expect(warnings[0]).toContain(`cache directory ${file} failed`);
     expect(readFileSync(file, 'utf8')).toBe('not a directory');
+  });
+
+  it('MemVP.load with a cache path that is a file loads (wasm backend) and warns once', async () => {
+    const file = join(fresh('load-cache-file'), 'c');
+    writeFileSync(file, 'not a directory');
+    const warnings: string[] = [];
+    const model = await MemVP.load(DIR, { backend: 'wasm', cache: file, onWarning: (m) => warnings.push(m) });
+    try {
+      expect(warnings).toEqual([expect.stringContaining(`cache directory ${file} failed`)]);
+      expect((await model.answer({ width: 64, height: 64, data: new Uint8Array(64 * 64 * 3).fill(255) }, 'What shape is the red object?')).text.length).toBeGreaterThan(0);
+    } finally {
+      model.dispose();
+    }
   });
 
   it('a corrupted cache entry is replaced by the file itself', async () => {
