@@ -1,8 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { KernelShapeError, Step } from '../src/gpu/index.js';
 import type { AttrValue } from '../src/graph/ir.js';
-import { broadcastShapes, coalesce, broadcastStrides } from '../src/graph/ops/broadcast.js';
-import { recordBinary, recordUnary } from '../src/graph/ops/elementwise.js';
+import { broadcastShapes, broadcastStrides, coalesce } from '../src/kernels/op_bcast.js';
+import { recordBinary } from '../src/kernels/op_binary.js';
+import { recordUnary } from '../src/kernels/op_unary.js';
 import '../src/graph/ops/shape.js';
 import { fromNumbers } from '../src/graph/ops/hostnum.js';
 import type { ElemType, HostTensor } from '../src/graph/tensor.js';

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import '../src/graph/ops/movement.js';
 import { KernelShapeError, Step, numel, type GpuContext, type GpuTensor } from '../src/gpu/index.js';
-import { contiguousStrides } from '../src/graph/ops/broadcast.js';
+import { contiguousStrides } from '../src/kernels/op_bcast.js';
 import { fromNumbers } from '../src/graph/ops/hostnum.js';
 import type { HostTensor } from '../src/graph/tensor.js';
 import { empty, readF32, release, upload } from '../src/kernels/common.js';

@@ -1,5 +1,5 @@
 // Numpy broadcasting for elementwise kernels: output element i -> word offsets into up to three inputs.
-// The host (src/graph/ops/broadcast.ts) coalesces dims; dims[k] = (size, stride in input 0, 1, 2) of the k-th
+// The host (src/kernels/op_bcast.ts) coalesces dims; dims[k] = (size, stride in input 0, 1, 2) of the k-th
 // innermost dim, stride 0 where an input broadcasts. Integer division is slow in software rasterizers, so each
 // invocation handles BCAST_RUN consecutive outputs and only divides again when the innermost dim wraps.
 const BCAST_RUN: u32 = 8u;
@@ -7,8 +7,7 @@ const BCAST_RUN: u32 = 8u;
 struct Bcast {
   n: u32,
   rank: u32,
-  _pad0: u32,
-  _pad1: u32,
+  // WGSL aligns the array to 16 bytes: it starts at byte 16.
   dims: array<vec4u, 8>,
 }
 

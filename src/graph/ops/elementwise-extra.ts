@@ -7,7 +7,9 @@ import { attr, type Node } from '../ir.js';
 import { deviceType, isFloat, type ElemType, type HostTensor } from '../tensor.js';
 import { toDeviceWords } from '../convert.js';
 import { fromNumbers, toNumbers } from './hostnum.js';
-import { recordBinary, recordUnary, typeAt, typesOf } from './elementwise.js';
+import { recordBinary } from '../../kernels/op_binary.js';
+import { recordUnary } from '../../kernels/op_unary.js';
+import { typeAt, typesOf } from './elementwise.js';
 import { numbers } from './host-data.js';
 import { OPS, registerOp, type RunEnv } from './op.js';
 

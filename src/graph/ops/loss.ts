@@ -7,7 +7,7 @@ import { recordSoftmax } from '../../kernels/softmax.js';
 import { UnsupportedOpError } from '../errors.js';
 import { attr, type Node } from '../ir.js';
 import { isFloat } from '../tensor.js';
-import { contiguousStrides } from './broadcast.js';
+import { contiguousStrides } from '../../kernels/op_bcast.js';
 import { choiceAttr } from './attr-values.js';
 import { normAxis } from './host-data.js';
 import { registerOp, type RunEnv, type TensorMeta } from './op.js';

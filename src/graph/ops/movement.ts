@@ -5,7 +5,7 @@ import { checkIndices, gatherOutputShape, gatherReference, recordGather } from '
 import { recordTrilu } from '../../kernels/op_trilu.js';
 import { attr, type Node } from '../ir.js';
 import type { HostTensor } from '../tensor.js';
-import { broadcastShapes, broadcastStrides, contiguousStrides } from './broadcast.js';
+import { broadcastShapes, broadcastStrides, contiguousStrides } from '../../kernels/op_bcast.js';
 import { hostEmpty, normAxis, numbers, rawElements, requireHost } from './host-data.js';
 import { registerOp, type OpImpl, type TensorMeta } from './op.js';
 

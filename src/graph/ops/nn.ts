@@ -10,6 +10,8 @@ import { recordLayernorm } from '../../kernels/layernorm.js';
 import { recordMatmul } from '../../kernels/matmul.js';
 import type { MatmulConfig, MatmulOptions } from '../../kernels/matmul_common.js';
 import { recordMatmulNBits } from '../../kernels/matmul_nbits.js';
+import { broadcastShapes, broadcastStrides, contiguousStrides } from '../../kernels/op_bcast.js';
+import { recordBinary, type BinarySpec } from '../../kernels/op_binary.js';
 import { recordCopyNd } from '../../kernels/op_copy_nd.js';
 import { checkIndices } from '../../kernels/op_gather.js';
 import { checkQuantOptions, quantLayout, type QuantBits, type QuantWeight } from '../../kernels/quant.js';
@@ -17,8 +19,7 @@ import { recordRmsnorm } from '../../kernels/rmsnorm.js';
 import { recordSoftmax } from '../../kernels/softmax.js';
 import { attr, type Node } from '../ir.js';
 import { isFloat, type ElemType, type HostTensor } from '../tensor.js';
-import { broadcastShapes, broadcastStrides, contiguousStrides } from './broadcast.js';
-import { recordBinary, type BinarySpec } from './elementwise.js';
+
 import { normAxis, numbers, recordHostUpload } from './host-data.js';
 import { fromNumbers } from './hostnum.js';
 import { registerOp, type DeviceTensor, type OpImpl, type RunEnv, type TensorMeta } from './op.js';

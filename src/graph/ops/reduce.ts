@@ -1,14 +1,10 @@
 // Reductions over any set of axes (ReduceSum/Mean/Max/Min/Prod/SumSquare/L1/L2/LogSum/LogSumExp), ArgMax/ArgMin
-// over one axis, and CumSum. Kernel wrappers sit next to the OpImpls; `host` evaluates the same maths on numbers.
-import cumsumCode from '../../../shaders/op_cumsum.wgsl?raw';
-import reduceCode from '../../../shaders/op_reduce.wgsl?raw';
-import { numel, shapeStr, type GpuContext, type GpuTensor, type PipelineSpec, type Step } from '../../gpu/index.js';
-import { Uniforms, checkTensor, grid1d } from '../../kernels/common.js';
-import { kernelSource } from '../../kernels/shader.js';
+// over one axis, and CumSum, through the op_reduce and op_cumsum kernels; `host` evaluates the same maths on numbers.
+import { cumsumReference, recordCumSum, type CumSumSpec } from '../../kernels/op_cumsum.js';
+import { recordReduce, reduceReference, reducedDims, type ReduceSpec } from '../../kernels/op_reduce.js';
 import { attr, type Node } from '../ir.js';
-import { deviceType, type ElemType, type HostTensor } from '../tensor.js';
-import { coalesce, contiguousStrides, slots } from './broadcast.js';
-import { STORAGE, typeAt, typesOf, type Types } from './elementwise.js';
+import { type ElemType, type HostTensor } from '../tensor.js';
+import { typeAt, typesOf, type Types } from './elementwise.js';
 import { normAxis, requireHost } from './host-data.js';
 import { fromNumbers, toNumbers } from './hostnum.js';
 import { registerOp, type OpImpl } from './op.js';
@@ -36,58 +32,9 @@ const REDUCE: Record<string, { code: number; f: (v: number[]) => number }> = {
 };
 const ARG = { ArgMax: 20, ArgMin: 21 };
 
-const reduceKernel = kernelSource('op_reduce', reduceCode);
-
-export interface ReduceSpec {
-  /** A REDUCE or ARG code. */
-  readonly op: number;
-  readonly type: ElemType;
-  readonly selectLast?: boolean;
-}
-
-export function reducePipeline(s: ReduceSpec): PipelineSpec {
-  return { kernel: reduceKernel, constants: { OP: s.op, IN_T: STORAGE[deviceType(s.type)], SELECT_LAST: s.selectLast ? 1 : 0 } };
-}
-
-/** x's dims with `axes` reduced: kept as 1 or dropped. */
-export function reducedDims(dims: readonly number[], axes: readonly number[], keepdims: boolean): number[] {
-  return dims.flatMap((d, i) => (!axes.includes(i) ? [d] : keepdims ? [1] : []));
-}
-
-/** y = reduce(x) over `axes` (non-negative, any order); ArgMax/ArgMin take one axis and write i32 indices. */
-export function recordReduce(ctx: GpuContext, step: Step, s: ReduceSpec, x: GpuTensor, y: GpuTensor, axes: readonly number[], keepdims: boolean): void {
-  const label = `op_reduce(${s.op}) ${shapeStr(x.shape)} axes [${axes}]`;
-  const isArg = s.op >= ARG.ArgMax;
-  checkTensor(label, 'x', x, x.shape, deviceType(s.type));
-  checkTensor(label, 'y', y, reducedDims(x.shape, axes, keepdims), isArg ? 'i32' : deviceType(s.type));
-  const strides = contiguousStrides(x.shape);
-  const part = (reduced: boolean) => {
-    const idx = x.shape.map((_, i) => i).filter((i) => axes.includes(i) === reduced);
-    return coalesce(idx.map((i) => x.shape[i]!), [idx.map((i) => strides[i]!)]);
-  };
-  const kept = part(false);
-  const red = part(true);
-  const nOut = numel(y.shape);
-  const uniforms = new Uniforms()
-    .u32(nOut, numel(red.shape), kept.shape.length, red.shape.length)
-    .u32(...slots(kept.shape, label), ...slots(kept.strides[0]!, label), ...slots(red.shape, label), ...slots(red.strides[0]!, label));
-  step.dispatch({ pipeline: reducePipeline(s), label, uniforms: uniforms.data, buffers: [x.buffer, y.buffer], workgroups: grid1d(ctx, Math.ceil(nOut / 64)) });
-}
-
-/** Host reduction: gathers each output element's values (in x's row-major order), then folds them with f. */
+/** Host reduction: each output element's values (in x's row-major order) folded with f. */
 function hostReduce(x: HostTensor, axes: readonly number[], outType: ElemType, keepdims: boolean, f: (v: number[]) => number): HostTensor {
-  const dims = reducedDims(x.dims, axes, true);
-  const outStrides = contiguousStrides(dims);
-  const vals = toNumbers(x);
-  const groups: number[][] = Array.from({ length: numel(dims) }, () => []);
-  const coord = new Array<number>(x.dims.length).fill(0);
-  for (let i = 0; i < vals.length; i++) {
-    let o = 0;
-    coord.forEach((c, d) => (o += axes.includes(d) ? 0 : c * outStrides[d]!));
-    groups[o]!.push(vals[i]!);
-    for (let d = x.dims.length - 1; d >= 0 && ++coord[d]! === x.dims[d]; d--) coord[d] = 0;
-  }
-  return fromNumbers(outType, reducedDims(x.dims, axes, keepdims), groups.map(f));
+  return fromNumbers(outType, reducedDims(x.dims, axes, keepdims), reduceReference(toNumbers(x), x.dims, axes, f));
 }
 
 /** The reduced axes: input 1 (ReduceSum from opset 13, every reduction from 18) or the `axes` attribute; none means all. */
@@ -130,50 +77,8 @@ registerOp('ArgMin', argOp(ARG.ArgMin));
 
 // ---------------------------------------------------------------- cumsum
 
-const cumsumKernel = kernelSource('op_cumsum', cumsumCode);
-
-export interface CumSumSpec {
-  readonly type: ElemType;
-  readonly exclusive: boolean;
-  readonly reverse: boolean;
-}
-
-export function cumsumPipeline(s: CumSumSpec): PipelineSpec {
-  return { kernel: cumsumKernel, constants: { IN_T: STORAGE[deviceType(s.type)], EXCLUSIVE: +s.exclusive, REVERSE: +s.reverse } };
-}
-
-export function recordCumSum(ctx: GpuContext, step: Step, s: CumSumSpec, x: GpuTensor, y: GpuTensor, axis: number): void {
-  const label = `op_cumsum ${shapeStr(x.shape)} axis ${axis}`;
-  checkTensor(label, 'x', x, x.shape, deviceType(s.type));
-  checkTensor(label, 'y', y, x.shape, deviceType(s.type));
-  const len = x.shape[axis]!;
-  const inner = numel(x.shape.slice(axis + 1));
-  const lines = numel(x.shape) / Math.max(len, 1);
-  step.dispatch({
-    pipeline: cumsumPipeline(s),
-    label,
-    uniforms: new Uniforms().u32(lines, len, inner).data,
-    buffers: [x.buffer, y.buffer],
-    workgroups: grid1d(ctx, Math.ceil(lines / 64)),
-  });
-}
-
 function hostCumSum(x: HostTensor, axis: number, s: CumSumSpec): HostTensor {
-  const v = toNumbers(x);
-  const len = x.dims[axis]!;
-  const inner = numel(x.dims.slice(axis + 1));
-  const out = new Float64Array(v.length);
-  for (let l = 0; l < v.length / Math.max(len, 1); l++) {
-    const base = Math.floor(l / inner) * len * inner + (l % inner);
-    let acc = 0;
-    for (let k = 0; k < len; k++) {
-      const at = base + (s.reverse ? len - 1 - k : k) * inner;
-      if (!s.exclusive) acc += v[at]!;
-      out[at] = acc;
-      if (s.exclusive) acc += v[at]!;
-    }
-  }
-  return fromNumbers(x.type, x.dims, out);
+  return fromNumbers(x.type, x.dims, cumsumReference(toNumbers(x), x.dims, axis, s));
 }
 
 const cumsumSpec = (node: Node, types: Types): CumSumSpec => ({

@@ -5,7 +5,8 @@
 import { attr, type Node } from '../ir.js';
 import { isFloat, type ElemType } from '../tensor.js';
 import { UnsupportedOpError } from '../errors.js';
-import { recordUnary, typeAt, typesOf, type UnarySpec } from './elementwise.js';
+import { recordUnary, type UnarySpec } from '../../kernels/op_unary.js';
+import { typeAt, typesOf } from './elementwise.js';
 import { fromNumbers, toNumbers } from './hostnum.js';
 import { registerOp } from './op.js';
 

@@ -1,7 +1,8 @@
 // Numpy broadcasting: output shapes, per-input strides (0 along broadcast dims), dimension coalescing, and the
-// uniform block of shaders/lib/op_bcast.wgsl that the elementwise kernels index with.
-import { KernelShapeError, type GpuContext } from '../../gpu/index.js';
-import { Uniforms, grid1d } from '../../kernels/common.js';
+// uniform block of shaders/lib/op_bcast.wgsl that the broadcasting kernels (op_binary, op_where) index with.
+import { KernelShapeError, numel, type GpuContext } from '../gpu/index.js';
+import { grid1d } from './common.js';
+import { uniformLayout } from './uniforms.js';
 
 /** Rank limit of the GPU kernels' index arithmetic (uniform slots per shape). */
 export const MAX_RANK = 8;
@@ -70,18 +71,20 @@ export function slots(v: readonly number[], kernel: string): number[] {
   return [...v, ...new Array<number>(MAX_RANK - v.length).fill(0)];
 }
 
-/** The Bcast uniform block (lib/op_bcast.wgsl) for `out` computed from up to three inputs. */
-export function broadcastUniforms(kernel: string, out: readonly number[], inputs: readonly (readonly number[])[]): Uint32Array {
+/** The Bcast struct of lib/op_bcast.wgsl: one (size, stride0, stride1, stride2) vec4 per dim, innermost first. */
+export const BCAST_UNIFORMS = uniformLayout({ n: 'u32', rank: 'u32', dims: `array<vec4u, ${MAX_RANK}>` });
+
+/** The Bcast values for `out` computed from up to three inputs; `kernel` names the caller in errors. */
+export function broadcastValues(kernel: string, out: readonly number[], inputs: readonly (readonly number[])[]): { n: number; rank: number; dims: number[] } {
   const c = coalesce(out, inputs.map((s) => broadcastStrides(s, out)));
   const rank = c.shape.length;
-  const u = new Uniforms().u32(out.reduce((a, b) => a * b, 1), rank, 0, 0);
-  // One (size, stride0, stride1, stride2) slot per dim, innermost first.
+  if (rank > MAX_RANK) throw new KernelShapeError(kernel, `rank ${rank} exceeds the supported ${MAX_RANK}`);
+  const dims: number[] = [];
   for (let k = 0; k < MAX_RANK; k++) {
     const d = rank - 1 - k;
-    u.u32(d >= 0 ? c.shape[d]! : 1, ...[0, 1, 2].map((j) => (d >= 0 ? (c.strides[j]?.[d] ?? 0) : 0)));
+    dims.push(d >= 0 ? c.shape[d]! : 1, ...[0, 1, 2].map((j) => (d >= 0 ? (c.strides[j]?.[d] ?? 0) : 0)));
   }
-  if (rank > MAX_RANK) throw new KernelShapeError(kernel, `rank ${rank} exceeds the supported ${MAX_RANK}`);
-  return u.data;
+  return { n: numel(out), rank, dims };
 }
 
 /** The workgroup grid of a broadcasting kernel writing n outputs (256-wide workgroups, BCAST_RUN outputs each). */
@@ -92,7 +95,7 @@ export function broadcastWorkgroups(ctx: GpuContext, n: number): [number, number
 /** For each element of `out`, the flat index of the element of `shape` that broadcasts to it (host evaluation). */
 export function broadcastIndex(shape: readonly number[], out: readonly number[]): Int32Array {
   const st = broadcastStrides(shape, out);
-  const n = out.reduce((a, b) => a * b, 1);
+  const n = numel(out);
   const idx = new Int32Array(n);
   const coord = new Array<number>(out.length).fill(0);
   let off = 0;
