@@ -5,7 +5,7 @@
  * used entries under its cap and, when it fails, degrades to no cache with a warning. Files are written to fresh
  * temporary directories; HTTP cases run against a node:http server on 127.0.0.1 (random port).
  */
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import * as realFs from 'node:fs/promises';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -110,10 +110,9 @@ describe('package-relative names', () => {
     const graph = new Uint8Array([1, 2, 3]);
     for (const bad of ['../secret.txt', join(work, 'secret.txt'), `file://${join(work, 'secret.txt')}`, '%2e%2e/secret.txt', '..\\secret.txt']) {
       const manifest = await makePackage(dir, { [bad]: tok, 'g.onnx': graph }, { tokenizer: bad, graph: 'g.onnx' });
-      const pkg = await loadManifest(manifest);
-      const err = await fetchFiles(pkg, [bad, 'g.onnx']).catch((e) => e);
+      const err = await loadManifest(manifest).catch((e) => e);
       expect(err, bad).toBeInstanceOf(ModelLoadError);
-      expect(err.message, bad).toMatch(/is not a relative path inside its directory/);
+      expect(err.message, bad).toMatch(/manifest\.json: the file name .* is not a relative path inside its directory/);
       expect(err.message).not.toContain(SECRET);
     }
     const { server, url } = await serve((req, res) => {
@@ -123,10 +122,9 @@ describe('package-relative names', () => {
     });
     try {
       await makePackage(dir, { '../secret.txt': tok, 'g.onnx': graph }, { tokenizer: '../secret.txt', graph: 'g.onnx' });
-      const pkg = await loadManifest(`${url}pkg/manifest.json`);
-      const err = await fetchFiles(pkg, ['../secret.txt']).catch((e) => e);
+      const err = await loadManifest(`${url}pkg/manifest.json`).catch((e) => e);
       expect(err).toBeInstanceOf(ModelLoadError);
-      expect(err.message).toContain(`${url}pkg/: the file name "../secret.txt" is not a relative path`);
+      expect(err.message).toBe(`${url}pkg/manifest.json: the file name "../secret.txt" is not a relative path inside its directory: ".." leaves the directory`);
     } finally {
       await close(server);
     }
@@ -142,6 +140,14 @@ describe('package-relative names', () => {
     const pkg = await loadManifest(await makePackage(dir, { 'tokenizer.json': tok, 'graphs/./g.onnx': graph }, { tokenizer: 'tokenizer.json', graph: 'graphs/./g.onnx' }));
     const files = await fetchFiles(pkg, ['tokenizer.json', 'graphs/./g.onnx']);
     expect([...files.get('graphs/./g.onnx')!]).toEqual([7, 7, 7]);
+    // A package file that is a link to a file outside the package is refused, and not read.
+    const outside = fresh('subdir-out');
+    writeFileSync(join(outside, 'secret.txt'), SECRET);
+    symlinkSync(join(outside, 'secret.txt'), join(dir, 'link.onnx'));
+    const linked = await loadManifest(await makePackage(dir, { 'tokenizer.json': tok, 'link.onnx': graph }, { tokenizer: 'tokenizer.json', graph: 'link.onnx' }));
+    const err = await fetchFiles(linked, ['link.onnx']).catch((e) => e);
+    expect(err).toBeInstanceOf(ModelLoadError);
+    expect(err.message).toBe(`${dir}/: the file name "link.onnx" is not a relative path inside its directory: a link to a file outside the directory`);
   });
 
   it('external data: escaping locations are OnnxFormatError, a directory is OnnxLoadError, over HTTP too', async () => {

@@ -1,5 +1,7 @@
 // The model package's manifest.json (written by training/pipeline.py): typed, and checked on load so that a
-// malformed or mismatched package fails with the key at fault instead of deep inside a graph run.
+// malformed or mismatched package fails with the key at fault instead of deep inside a graph run, before anything
+// is sized from it or fetched: sizes within bounds, file names relative paths inside the package.
+import { UnsafePathError, relativeSegments } from '../onnx/external.js';
 import { ModelLoadError } from './errors.js';
 import { MAX_IMAGE_SIDE } from './image.js';
 
@@ -147,6 +149,14 @@ export function parseManifest(text: string, where: string): Manifest {
   }
   if (typeof m.promptTemplate !== 'string' || !m.promptTemplate.includes('{question}')) fail('"promptTemplate" must be a string containing {question}');
   if (typeof m.tokenizer !== 'string') fail('"tokenizer" must name the tokenizer file');
+  for (const file of Object.keys(m.files)) {
+    try {
+      relativeSegments(file);
+    } catch (e) {
+      if (e instanceof UnsafePathError) fail(`the file name ${e.message}`);
+      throw e;
+    }
+  }
   const { memvp, inputSpace } = m.modes;
   if (!isObject(memvp) || !isObject(inputSpace)) fail('"modes" must describe "memvp" and "inputSpace"');
   const graphFiles = [memvp.vision, memvp.decoder, inputSpace.vision, inputSpace.embed, inputSpace.decoder];
