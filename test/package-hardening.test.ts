@@ -5,7 +5,7 @@
  * used entries under its cap and, when it fails, degrades to no cache with a warning. Files are written to fresh
  * temporary directories; HTTP cases run against a node:http server on 127.0.0.1 (random port).
  */
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import * as realFs from 'node:fs/promises';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -13,12 +13,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { deflateSync, gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DataType, encodeModel, makeGraph, makeModel, makeNode, makeValueInfo, OnnxFormatError, OnnxLoadError, readTensorArray, type OnnxTensor } from '../src/onnx/index.js';
+import { DataType, encodeModel, parseModel, makeGraph, makeModel, makeNode, makeValueInfo, OnnxFormatError, OnnxLoadError, readTensorArray, type OnnxTensor } from '../src/onnx/index.js';
 import { nodeFileReader, relativeSegments, resolveInside, UnsafePathError, urlReader } from '../src/onnx/external.js';
 import { fetchBytes, FetchBytesError } from '../src/onnx/fetch-bytes.js';
 import { MANIFEST_LIMITS, parseManifest } from '../src/memvp/manifest.js';
 import { browserCache, fetchFiles, loadManifest, nodeCache, sha256Hex, type CacheFs } from '../src/memvp/package.js';
-import { ModelLoadError } from '../src/memvp/errors.js';
+import { BackendError, ModelLoadError, OptionError } from '../src/memvp/errors.js';
 import { MemVP } from '../src/memvp/model.js';
 
 const DIR = join(__dirname, '..', 'public', 'models', 'sortofclevr-llama');
@@ -164,6 +164,26 @@ describe('package-relative names', () => {
     await expect(read('folder.bin', 0, 4)).rejects.toThrow(/not a regular file/);
     const fetched = urlReader('http://127.0.0.1:9/pkg/');
     await expect(fetched('%2e%2e/%2e%2e/etc/passwd', 0, 4)).rejects.toThrow(OnnxFormatError);
+  });
+
+  it('a package whose graph keeps its weights in external data is a typed error on both backends', async () => {
+    const copy = fresh('external-pkg');
+    cpSync(DIR, copy, { recursive: true });
+    const m = parseModel(readFileSync(join(copy, 'embed.onnx')));
+    const t = m.graph.initializers[0]!;
+    writeFileSync(join(copy, 'embed.bin'), t.rawData!);
+    m.graph.initializers[0] = { ...t, rawData: undefined, external: { location: 'embed.bin', offset: 0, length: t.rawData!.length } };
+    const bytes = encodeModel(m);
+    writeFileSync(join(copy, 'embed.onnx'), bytes);
+    const manifest = JSON.parse(readFileSync(join(copy, 'manifest.json'), 'utf8'));
+    manifest.files['embed.onnx'] = { sha256: await sha256Hex(bytes), bytes: bytes.length };
+    writeFileSync(join(copy, 'manifest.json'), JSON.stringify(manifest));
+    const gpu = await MemVP.load(copy, { backend: 'webgpu' }).catch((e) => e);
+    expect(gpu).toBeInstanceOf(OnnxLoadError);
+    expect(gpu.message).toContain('embed.bin: tensor "lm.tok_embeddings.weight" is stored in this external file but no external data reader was given');
+    const wasm = await MemVP.load(copy, { backend: 'wasm' }).catch((e) => e);
+    expect(wasm).toBeInstanceOf(BackendError);
+    expect(wasm.message).toMatch(/could not create a session: .*embed\.bin/);
   });
 
   it('external data in a model given as bytes, without a reader, is a typed error', async () => {
@@ -434,6 +454,12 @@ describe('the Node cache', () => {
     expect(warnings).toHaveLength(1);
     expect(warnings[0]).toContain(`cache directory ${file} failed`);
     expect(readFileSync(file, 'utf8')).toBe('not a directory');
+  });
+
+  it('refuses a cache size limit that is not a byte count', async () => {
+    for (const bad of [-1, 1.5, Number.NaN, Infinity]) {
+      await expect(loadWith(join(fresh('cache-opt'), 'c'), { cacheMaxBytes: bad })).rejects.toThrow(OptionError);
+    }
   });
 
   it('MemVP.load with a cache path that is a file loads (wasm backend) and warns once', async () => {

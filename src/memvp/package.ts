@@ -9,7 +9,7 @@
 import { FetchBytesError, fetchBytes } from '../onnx/fetch-bytes.js';
 import { UnsafePathError, resolveInside } from '../onnx/external.js';
 import { isNode, nodeFs, nodePath, nodeUrl } from '../platform.js';
-import { IntegrityError, ModelLoadError, checkAborted } from './errors.js';
+import { IntegrityError, ModelLoadError, OptionError, checkAborted } from './errors.js';
 import { parseManifest, type Manifest } from './manifest.js';
 
 const BROWSER_CACHE = 'memvp-models';
@@ -148,6 +148,7 @@ interface FileCache {
  */
 async function openCache(options: FetchOptions): Promise<FileCache | undefined> {
   const { cache, cacheMaxBytes = DEFAULT_CACHE_MAX_BYTES } = options;
+  if (!Number.isSafeInteger(cacheMaxBytes) || cacheMaxBytes < 0) throw new OptionError(`cacheMaxBytes must be a non-negative integer, got ${cacheMaxBytes}`);
   const warn = options.onWarning ?? ((message: string) => console.warn(message));
   let name: string;
   let open: () => Promise<FileCache>;
