@@ -15,8 +15,6 @@ struct Params {
   tuples: u32,
   tuples_per_batch: u32,
   batch_stride: u32,
-  _pad0: u32,
-  _pad1: u32,
   dims: array<vec4u, 2>,
   strides: array<vec4u, 2>,
 }

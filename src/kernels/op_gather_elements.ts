@@ -2,10 +2,15 @@
 // and the shared scatter reductions of shaders/lib/scatter_reduce.wgsl.
 import code from '../../shaders/op_gather_elements.wgsl?raw';
 import { numel, shapeStr, type GpuContext, type GpuTensor, type PipelineSpec, type Step } from '../gpu/index.js';
-import { Uniforms, check, checkTensor, grid1d } from './common.js';
-import { kernelSource } from './shader.js';
+import { check, checkTensor, grid1d } from './common.js';
+import { defineKernel } from './shader.js';
+import { uniformLayout } from './uniforms.js';
 
-const kernel = kernelSource('op_gather_elements', code);
+export const gatherElementsKernel = defineKernel(
+  'op_gather_elements',
+  code,
+  uniformLayout({ n: 'u32', rank: 'u32', axis: 'u32', axis_dim: 'u32', dims: 'array<vec4u, 2>', data_strides: 'array<vec4u, 2>' }),
+);
 export const ND_MAX_RANK = 8;
 
 export const SCATTER_REDUCTIONS = ['none', 'add', 'mul', 'max', 'min'] as const;
@@ -44,10 +49,8 @@ export interface ElementsSpec {
 }
 
 export function gatherElementsPipeline(s: ElementsSpec): PipelineSpec {
-  return { kernel, constants: { SCATTER: +s.scatter, ...scatterConstants(s.reduction, s.floatData) } };
+  return { kernel: gatherElementsKernel, constants: { SCATTER: +s.scatter, ...scatterConstants(s.reduction, s.floatData) } };
 }
-
-const pad = (v: readonly number[], fill: number) => [...v, ...new Array<number>(ND_MAX_RANK - v.length).fill(fill)];
 
 /**
  * Gather: out (indices' shape) = data at indices along `axis`. Scatter: `out` already holds a copy of data and
@@ -70,7 +73,7 @@ export function recordGatherElements(ctx: GpuContext, step: Step, s: ElementsSpe
   step.dispatch({
     pipeline: gatherElementsPipeline(s),
     label,
-    uniforms: new Uniforms().u32(n, rank, axis, data.shape[axis]!).u32(...pad(indices.shape, 1)).u32(...pad(strides(data.shape), 0)).data,
+    uniforms: gatherElementsKernel.pack({ n, rank, axis, axis_dim: data.shape[axis]!, dims: indices.shape, data_strides: strides(data.shape) }),
     buffers: [src.buffer, indices.buffer, out.buffer],
     workgroups: grid1d(ctx, Math.ceil(n / 256)),
   });

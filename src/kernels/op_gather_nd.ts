@@ -1,11 +1,25 @@
 // GatherND (with batch_dims) and ScatterND (shaders/op_gather_nd.wgsl) on 32-bit words of any type.
 import code from '../../shaders/op_gather_nd.wgsl?raw';
 import { numel, shapeStr, type GpuContext, type GpuTensor, type PipelineSpec, type Step } from '../gpu/index.js';
-import { Uniforms, check, checkTensor, grid1d } from './common.js';
+import { check, checkTensor, grid1d } from './common.js';
 import { ND_MAX_RANK, axisIndex, scatterCombine, scatterConstants, strides, type ScatterReduction } from './op_gather_elements.js';
-import { kernelSource } from './shader.js';
+import { defineKernel } from './shader.js';
+import { uniformLayout } from './uniforms.js';
 
-const kernel = kernelSource('op_gather_nd', code);
+export const gatherNdKernel = defineKernel(
+  'op_gather_nd',
+  code,
+  uniformLayout({
+    n: 'u32',
+    inner: 'u32',
+    k: 'u32',
+    tuples: 'u32',
+    tuples_per_batch: 'u32',
+    batch_stride: 'u32',
+    dims: 'array<vec4u, 2>',
+    strides: 'array<vec4u, 2>',
+  }),
+);
 
 export interface NdSpec {
   readonly scatter: boolean;
@@ -16,7 +30,7 @@ export interface NdSpec {
 }
 
 export function gatherNdPipeline(s: NdSpec): PipelineSpec {
-  return { kernel, constants: { SCATTER: +s.scatter, ...scatterConstants(s.reduction, s.floatData) } };
+  return { kernel: gatherNdKernel, constants: { SCATTER: +s.scatter, ...scatterConstants(s.reduction, s.floatData) } };
 }
 
 /** GatherND's output shape: indices' shape without its last dim, then data's dims after the addressed ones. */
@@ -66,11 +80,10 @@ export function recordGatherNd(ctx: GpuContext, step: Step, s: NdSpec, src: GpuT
   checkTensor(label, 'out', out, s.scatter ? data.shape : sliced, data.dtype);
   const n = s.scatter ? l.inner : numel(sliced);
   if (n === 0 || l.tuples === 0) return;
-  const pad = (v: readonly number[], fill: number) => [...v, ...new Array<number>(ND_MAX_RANK - v.length).fill(fill)];
   step.dispatch({
     pipeline: gatherNdPipeline(s),
     label,
-    uniforms: new Uniforms().u32(n, l.inner, l.k, l.tuples, l.tuplesPerBatch, l.batchStride, 0, 0).u32(...pad(l.dims, 1)).u32(...pad(l.strides, 0)).data,
+    uniforms: gatherNdKernel.pack({ n, inner: l.inner, k: l.k, tuples: l.tuples, tuples_per_batch: l.tuplesPerBatch, batch_stride: l.batchStride, dims: l.dims, strides: l.strides }),
     buffers: [src.buffer, indices.buffer, out.buffer],
     workgroups: grid1d(ctx, Math.ceil(n / 256)),
   });

@@ -2,11 +2,12 @@
 // weights and ignore_index, reduced to none / sum / mean as ONNX's NegativeLogLikelihoodLoss defines them.
 import code from '../../shaders/op_nll_loss.wgsl?raw';
 import { numel, shapeStr, type AdapterDescription, type GpuContext, type GpuTensor, type PipelineSpec, type Step } from '../gpu/index.js';
-import { Uniforms, check, checkTensor, grid1d } from './common.js';
+import { check, checkTensor, grid1d } from './common.js';
 import { reduceGroup } from './reduce.js';
-import { kernelSource } from './shader.js';
+import { defineKernel } from './shader.js';
+import { uniformLayout } from './uniforms.js';
 
-const kernel = kernelSource('op_nll_loss', code);
+export const nllLossKernel = defineKernel('op_nll_loss', code, uniformLayout({ n: 'u32', c: 'u32', d: 'u32', ignore_index: 'i32' }));
 
 export const NLL_REDUCTIONS = ['none', 'sum', 'mean'] as const;
 export type NllReduction = (typeof NLL_REDUCTIONS)[number];
@@ -19,7 +20,7 @@ export interface NllOptions {
 
 export function nllLossPipeline(adapter: AdapterDescription, o: NllOptions, weighted: boolean): PipelineSpec {
   return {
-    kernel,
+    kernel: nllLossKernel,
     constants: { RED_G: reduceGroup(adapter), REDUCTION: NLL_REDUCTIONS.indexOf(o.reduction), HAS_WEIGHT: +weighted, HAS_IGNORE: +(o.ignoreIndex !== undefined) },
   };
 }
@@ -47,7 +48,7 @@ export function recordNllLoss(ctx: GpuContext, step: Step, x: GpuTensor, target:
   step.dispatch({
     pipeline: nllLossPipeline(ctx.adapter, o, !!weight),
     label,
-    uniforms: new Uniforms().u32(terms, c, numel(tail)).i32(o.ignoreIndex ?? 0).data,
+    uniforms: nllLossKernel.pack({ n: terms, c, d: numel(tail), ignore_index: o.ignoreIndex ?? 0 }),
     // Without weights, x stands in for the unused binding.
     buffers: [x.buffer, target.buffer, (weight ?? x).buffer, out.buffer],
     workgroups: o.reduction === 'none' ? grid1d(ctx, Math.ceil(terms / wg)) : [1, 1],

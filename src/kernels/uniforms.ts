@@ -4,13 +4,13 @@
 // and checks it against this declaration field by field.
 import { KernelShapeError } from '../gpu/index.js';
 
-/** 32-bit scalars, and arrays of 4-wide vectors of them (4 slots per element). */
-export type UniformType = 'u32' | 'i32' | 'f32' | `array<vec4${'u' | 'i' | 'f'}, ${number}>`;
+/** 32-bit scalars, 4-wide vectors of them, and arrays of such vectors (4 slots per vector). */
+export type UniformType = 'u32' | 'i32' | 'f32' | `vec4${'u' | 'i' | 'f'}` | `array<vec4${'u' | 'i' | 'f'}, ${number}>`;
 
 export type UniformFields = Readonly<Record<string, UniformType>>;
 
-/** What pack() takes per field: a number for a scalar, up to 4 * length numbers for an array (the rest are 0). */
-export type UniformValues<F extends UniformFields> = { readonly [K in keyof F]: F[K] extends `array<${string}` ? readonly number[] : number };
+/** What pack() takes per field: a number for a scalar, up to 4 (per vector) numbers otherwise (the rest are 0). */
+export type UniformValues<F extends UniformFields> = { readonly [K in keyof F]: F[K] extends `${'array<' | 'vec4'}${string}` ? readonly number[] : number };
 
 type Scalar = 'u32' | 'i32' | 'f32';
 
@@ -20,7 +20,7 @@ export interface UniformField {
   /** Byte offset in the struct. */
   readonly offset: number;
   readonly scalar: Scalar;
-  /** Scalar slots: 1, or 4 per array element. */
+  /** Scalar slots: 1, or 4 per vector. */
   readonly slots: number;
 }
 
@@ -37,13 +37,13 @@ export class UniformLayout<F extends UniformFields = UniformFields> {
     let end = 0;
     let align = 4;
     this.fields = Object.entries(declared).map(([name, type]) => {
-      const array = /^array<vec4([uif]), (\d+)>$/.exec(type);
-      const fieldAlign = array ? 16 : 4;
+      const vec = /^(?:array<)?vec4([uif])(?:, (\d+)>)?$/.exec(type);
+      const fieldAlign = vec ? 16 : 4;
       const offset = Math.ceil(end / fieldAlign) * fieldAlign;
-      const slots = array ? 4 * Number(array[2]) : 1;
+      const slots = vec ? 4 * Number(vec[2] ?? 1) : 1;
       end = offset + 4 * slots;
       align = Math.max(align, fieldAlign);
-      return { name, type, offset, scalar: array ? SCALAR[array[1]!]! : (type as Scalar), slots };
+      return { name, type, offset, scalar: vec ? SCALAR[vec[1]!]! : (type as Scalar), slots };
     });
     this.size = Math.ceil(end / align) * align;
   }
@@ -55,7 +55,7 @@ export class UniformLayout<F extends UniformFields = UniformFields> {
     for (const f of this.fields) {
       const v = (values as Record<string, number | readonly number[]>)[f.name];
       const list = typeof v === 'number' ? [v] : v;
-      if (!list || (typeof v === 'number') !== (f.slots === 1) || list.length > f.slots) {
+      if (!list || (typeof v === 'number') !== (f.type.length === 3) || list.length > f.slots) {
         throw new KernelShapeError(kernel, `uniform ${f.name} (${f.type}) cannot hold ${JSON.stringify(v)}`);
       }
       list.forEach((x, i) => {
