@@ -4,6 +4,8 @@
  * truncated files, and the PNG layouts that must still decode exactly (grey, palette, 16-bit, Adam7 interlaced).
  * Every PNG is built by the test.
  */
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -79,6 +81,28 @@ describe('image inputs that are not images', () => {
   it('raw pixels with missing or wrong fields are an ImageDecodeError', async () => {
     await expect(readImage({ width: 2, height: 2, data: null } as unknown as ImageInput)).rejects.toThrow(ImageDecodeError);
     await expect(readImage({ data: new Uint8Array(12) } as unknown as ImageInput)).rejects.toThrow(/invalid size undefined x undefined/);
+  });
+
+  it('an image URL whose server claims 1e12 bytes, or answers 500 with a body, is an ImageDecodeError without the body', async () => {
+    const server = createServer((req, res) => {
+      if (req.url === '/huge.png') {
+        res.writeHead(200, { 'content-length': String(1e12) });
+        res.write(new Uint8Array(100));
+      } else res.writeHead(500).end('SECRET-BODY');
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/`;
+    try {
+      const huge = await readImage(`${url}huge.png`).catch((e) => e);
+      expect(huge).toBeInstanceOf(ImageDecodeError);
+      expect(huge.message).toMatch(/huge\.png: cannot read the image: more than the \d+ bytes expected/);
+      const failed = await readImage(`${url}x.png`).catch((e) => e);
+      expect(failed).toBeInstanceOf(ImageDecodeError);
+      expect(failed.message).toBe(`${url}x.png: cannot read the image: HTTP 500 Internal Server Error`);
+    } finally {
+      server.closeAllConnections();
+      await new Promise((resolve) => server.close(resolve));
+    }
   });
 
   it('a directory given as the image path is an ImageDecodeError', async () => {
