@@ -14,14 +14,14 @@ import { matmulNBitsPipeline } from '../src/kernels/matmul_nbits.js';
 import { matmulPipeline } from '../src/kernels/matmul.js';
 import { memvpFfnPipelines, type MemvpFfnConfig } from '../src/kernels/memvp_ffn.js';
 import { rmsnormPipeline } from '../src/kernels/rmsnorm.js';
-import { kernelSource } from '../src/kernels/shader.js';
+import { resolveIncludes } from '../src/kernels/shader.js';
 import { softmaxPipeline } from '../src/kernels/softmax.js';
 import { gpu } from './helpers/gpu.js';
 
 const DEFAULT_STORAGE_BUFFERS = 8;
 
 const shaders = Object.entries(import.meta.glob('../shaders/*.wgsl', { query: '?raw', import: 'default', eager: true }) as Record<string, string>).map(
-  ([path, code]) => kernelSource(path.replace(/^.*\/(.*)\.wgsl$/, '$1'), code),
+  ([path, code]) => ({ name: path.replace(/^.*\/(.*)\.wgsl$/, '$1'), code: resolveIncludes(code) }),
 );
 
 function memvpVariants(): PipelineSpec[] {

@@ -1,39 +1,5 @@
-// Small helpers shared by the kernel wrappers: uniform packing, shape checks, tensor upload/readback.
+// Small helpers shared by the kernel wrappers: shape checks, workgroup grids, tensor upload/readback.
 import { KernelShapeError, Step, numel, type DType, type GpuContext, type GpuTensor } from '../gpu/index.js';
-
-/** Packs a uniform struct whose fields are all 4 bytes wide, in declaration order. */
-export class Uniforms {
-  private readonly words: number[] = [];
-  private readonly kinds: ('u' | 'i' | 'f')[] = [];
-  u32(...v: number[]): this {
-    for (const x of v) this.push(x, 'u');
-    return this;
-  }
-  i32(...v: number[]): this {
-    for (const x of v) this.push(x, 'i');
-    return this;
-  }
-  f32(...v: number[]): this {
-    for (const x of v) this.push(x, 'f');
-    return this;
-  }
-  private push(x: number, k: 'u' | 'i' | 'f'): void {
-    this.words.push(x);
-    this.kinds.push(k);
-  }
-  get data(): Uint32Array {
-    const buf = new ArrayBuffer(Math.max(16, Math.ceil(this.words.length / 4) * 16));
-    const u = new Uint32Array(buf);
-    const i = new Int32Array(buf);
-    const f = new Float32Array(buf);
-    this.words.forEach((x, j) => {
-      if (this.kinds[j] === 'f') f[j] = x;
-      else if (this.kinds[j] === 'i') i[j] = x;
-      else u[j] = x;
-    });
-    return u;
-  }
-}
 
 export function ceilDiv(a: number, b: number): number {
   return Math.ceil(a / b);

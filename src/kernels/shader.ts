@@ -28,7 +28,3 @@ export interface Kernel<F extends UniformFields = UniformFields> extends KernelS
 export function defineKernel<F extends UniformFields>(name: string, code: string, uniforms: UniformLayout<F>): Kernel<F> {
   return { name, code: resolveIncludes(code), uniforms, pack: (values) => uniforms.pack(name, values) };
 }
-
-export function kernelSource(name: string, code: string): KernelSource {
-  return { name, code: resolveIncludes(code) };
-}
