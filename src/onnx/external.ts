@@ -1,5 +1,7 @@
 // External tensor data (models over 2 GB keep weights in side files). A reader fetches one tensor's byte
 // range when the caller asks for it, so a weights file is never held in memory next to its uploaded copy.
+// This module also holds the one rule for names relative to a directory (relativeSegments, resolveInside), which
+// model packages use for their manifest's file names too.
 import { OnnxFormatError, OnnxLoadError } from './errors.js';
 import { FetchBytesError, MAX_FETCH_BYTES, readBody } from './fetch-bytes.js';
 import { nodeFs, nodePath } from '../platform.js';
