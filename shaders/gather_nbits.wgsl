@@ -1,5 +1,5 @@
 // Embedding lookup from a block-quantized table in onnxruntime's GatherBlockQuantized layout (com.microsoft, uint8
-// data, gather_axis 0, quantize_axis 1; see src/kernels/gather-nbits.ts): the table [rows, cols] is stored row by row
+// data, gather_axis 0, quantize_axis 1; see src/kernels/gather_nbits.ts): the table [rows, cols] is stored row by row
 // as packed values (BITS = 4: two per byte, low nibble first; 8: one per byte) with no padding between rows, so a
 // row may start anywhere in a u32 word. Scales f32 [rows, n_blocks], blocks of BLOCK values along cols (the last one
 // may be partial); zero points (HAS_ZP) packed as MatMulNBits' (lib/quant), else 2^(BITS-1).

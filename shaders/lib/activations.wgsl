@@ -1,5 +1,5 @@
 // Activation functions shared by the elementwise, matmul-epilogue and MemVP FFN kernels.
-// ACT_* codes match src/kernels/activations.ts.
+// ACT_* codes match src/kernels/activation.ts.
 const ACT_NONE: u32 = 0u;
 const ACT_SILU: u32 = 1u;
 const ACT_GELU_ERF: u32 = 2u;

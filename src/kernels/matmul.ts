@@ -1,6 +1,6 @@
 // C = epilogue(A x B): f32 matmul with optional batch, transposed B and a fused bias/activation/residual
 // epilogue: C = act(alpha * A.B + bias) + residual. M <= 4 goes to the GEMV kernel (src/kernels/gemv.ts).
-// Options and shape checks are shared with gemv and matmul-nbits (src/kernels/matmul-common.ts).
+// Options and shape checks are shared with gemv and matmul_nbits (src/kernels/matmul_common.ts).
 import code from '../../shaders/matmul.wgsl?raw';
 import { shapeStr, type GpuContext, type GpuTensor, type PipelineSpec, type Step } from '../gpu/index.js';
 import { activationRef, type Activation } from './activation.js';

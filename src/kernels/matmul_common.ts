@@ -1,4 +1,4 @@
-// What the matmul-family wrappers (matmul, gemv, matmul-nbits) share: options, pipeline flags for the fused
+// What the matmul-family wrappers (matmul, gemv, matmul_nbits) share: options, pipeline flags for the fused
 // epilogue (shaders/lib/matmul_epilogue.wgsl) and shape validation of A, C, bias and residual.
 import type { GpuTensor } from '../gpu/index.js';
 import { ACT_CODE, type Activation } from './activation.js';

@@ -1,7 +1,7 @@
 // Weight-only block quantization of an ONNX model: every MatMul whose B is a constant f32 [K, N] initializer
 // becomes a com.microsoft MatMulNBits node in onnxruntime's layout (src/kernels/quant.ts), and every row lookup
 // (Gather, axis 0) in a constant f32 [rows, d] table (token embeddings) a com.microsoft GatherBlockQuantized with
-// the table blocked along d (src/kernels/gather-nbits.ts), so the file runs in onnxruntime as well as here. Works
+// the table blocked along d (src/kernels/gather_nbits.ts), so the file runs in onnxruntime as well as here. Works
 // on the parsed model (no file access), for the CLI and for pages alike. K (or d) need not be a multiple of the
 // block size: the last block is then partial, as onnxruntime allows.
 // A table that a MatMul also reads as B (tied weights, x @ E) is quantized once per use, in each op's layout (they

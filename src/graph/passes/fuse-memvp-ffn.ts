@@ -1,5 +1,5 @@
 // Fuses the LLaMA FFN block as PyTorch exports it, with or without MemVP's memory branch, into one
-// memvp.MemVpFfn node (the fused kernel pair of src/kernels/memvp-ffn.ts):
+// memvp.MemVpFfn node (the fused kernel pair of src/kernels/memvp_ffn.ts):
 //   out = h + MatMul(Mul(SiLU(MatMul(u, W1)), MatMul(u, W3)), W2)                      (plain SwiGLU FFN)
 //       [ + Mul(MatMul(SiLU(MatMul(u, Transpose(K))), V), s) ]                          (memory branch)
 // SiLU is Mul(x, Sigmoid(x)). W1, W3, W2 must be constants; K and V are whatever the graph feeds (inputs).
