@@ -62,8 +62,9 @@ export interface OpImpl {
   /** Outputs whose buffers record() returns itself instead of getting fresh ones (a KV cache grown in place). */
   readonly providesOutputs?: readonly number[];
   /**
-   * Records the node's kernels; absent for alias ops. The step compiles the pipelines of the dispatches recorded
-   * here before it submits them, so an op names its kernels only where it records them. Returns the outputs listed in providesOutputs, by index.
+   * Records the node's kernels; absent for alias ops. Returns the outputs listed in providesOutputs, by index. The
+   * step compiles the pipelines of the dispatches recorded here before it submits them, so an op names its kernels
+   * only where it records them.
    */
   record?(
     env: RunEnv,
