@@ -31,3 +31,21 @@ export class GraphStructureError extends GraphError {}
 
 /** A run's inputs are missing, unknown, or of the wrong type or shape. */
 export class FeedError extends GraphError {}
+
+/**
+ * A tensor a node would create is larger than the memory that must hold it: the GPU's largest buffer binding, or
+ * the host's cap for tensors evaluated on the CPU. Raised from shapes alone, before anything is allocated.
+ */
+export class TensorSizeError extends GraphError {
+  constructor(
+    readonly node: Node | undefined,
+    readonly what: string,
+    readonly dims: readonly number[],
+    readonly elements: number,
+    readonly bytes: number,
+    readonly limitBytes: number,
+    readonly limitName: string,
+  ) {
+    super(`${node ? `${nodeLabel(node)}: ` : ''}${what} [${dims}] would hold ${elements} elements (${bytes} bytes), above ${limitName} of ${limitBytes} bytes`);
+  }
+}

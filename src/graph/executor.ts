@@ -9,7 +9,7 @@ import type { Graph, Node, Value } from './ir.js';
 import { implFor, type DeviceTensor, type RunEnv, type RunOptions, type TensorMeta } from './ops/op.js';
 
 export type { RunOptions };
-import { deviceType, isFloat, type HostTensor } from './tensor.js';
+import { checkDims, checkSize, deviceType, gpuLimit, HOST_LIMIT, isFloat, type HostTensor, type SizeLimit } from './tensor.js';
 
 /** A feed: host data, or a tensor already on the GPU (an output kept from an earlier run). */
 export type Feed = HostTensor | DeviceTensor;
@@ -22,10 +22,6 @@ export type RunResult = Map<string, Feed>;
 
 /** Integer tensors up to this many elements are computed on the CPU when all their inputs are there. */
 const HOST_MAX_ELEMENTS = 1024;
-/** Largest tensor the CPU path evaluates (shape arithmetic and folding never need more). */
-const HOST_MAX_COMPUTED = 1 << 24;
-/** Largest tensor at all: 1 GiB of 32-bit words, the largest storage binding adapters offer. */
-const MAX_ELEMENTS = 1 << 28;
 
 export class Executor {
   private readonly weights = new Map<Value, DeviceTensor>();
@@ -33,8 +29,11 @@ export class Executor {
   /** Values some node needs on the CPU (a shape, an axis, a mask), and the values they are computed from. */
   private readonly hostNeeded: ReadonlySet<Value>;
   private busy: Promise<unknown> = Promise.resolve();
+  /** What the device granted: every tensor of a run and every weight is checked against it before allocation. */
+  private readonly gpuLimit: SizeLimit;
 
   constructor(readonly ctx: GpuContext, readonly graph: Graph) {
+    this.gpuLimit = gpuLimit(ctx.limits);
     graph.nodes.forEach((node, i) => {
       implFor(node);
       for (const v of node.inputs) if (v) this.lastUse.set(v, i);
@@ -67,7 +66,10 @@ export class Executor {
   /** Uploads a value's data: one element per 32-bit word, or its raw bytes when a consumer lists it in packedInputs. */
   private upload(v: Value, h: HostTensor, what: string): DeviceTensor {
     const packed = v.consumers.filter((c) => implFor(c).packedInputs?.some((i) => c.inputs[i] === v));
-    if (packed.length === 0) return uploadHost(this.ctx, h, what);
+    if (packed.length === 0) {
+      checkSize(undefined, what, h.type, h.dims, this.gpuLimit);
+      return uploadHost(this.ctx, h, what);
+    }
     if (packed.length !== v.consumers.length) throw new GraphError(`${what} is read both as packed bytes (${nodeLabel(packed[0]!)}) and as elements`);
     return uploadPacked(this.ctx, h, what);
   }
@@ -102,7 +104,7 @@ export class Executor {
       host.set(v, v.constant);
     }
     // Pass 1: shapes, and CPU evaluation of shape arithmetic.
-    const onGpu = graph.nodes.map((node) => planNode(node, metas, host, this.hostNeeded));
+    const onGpu = graph.nodes.map((node) => planNode(node, metas, host, this.hostNeeded, this.gpuLimit));
 
     // Pass 2: record (submit compiles the pipelines of the recorded dispatches that no earlier step compiled). Buffers this run allocates carry the number of live values viewing them (aliases share one).
     const refs = new Map<GPUBuffer, number>();
@@ -307,9 +309,10 @@ export function hostNeededValues(graph: Graph): Set<Value> {
 
 /**
  * Pass 1 for one node: infers its output shapes and evaluates it on the CPU when it is shape arithmetic.
- * Returns whether it must run on the GPU.
+ * Returns whether it must run on the GPU. Output sizes are checked against `gpu` (absent when shapes are only
+ * probed) and, for what it evaluates on the CPU, against the host limit, before anything is allocated.
  */
-export function planNode(node: Node, metas: Map<Value, TensorMeta>, host: Map<Value, HostTensor>, hostNeeded: ReadonlySet<Value>): boolean {
+export function planNode(node: Node, metas: Map<Value, TensorMeta>, host: Map<Value, HostTensor>, hostNeeded: ReadonlySet<Value>, gpu?: SizeLimit): boolean {
     const impl = implFor(node);
     const inMetas = node.inputs.map((v) => (v ? metas.get(v) : undefined));
     node.inputs.forEach((v, i) => {
@@ -325,9 +328,9 @@ export function planNode(node: Node, metas: Map<Value, TensorMeta>, host: Map<Va
     node.outputs.forEach((v, i) => {
       const m = outMetas[i];
       if (!m) throw new ShapeError(node, `has no shape for output ${i} ("${v.name}"): the node has more outputs than the operator defines`);
-      if (!m.dims.every((d) => Number.isInteger(d) && d >= 0) || numel(m.dims) > MAX_ELEMENTS) {
-        throw new ShapeError(node, `output ${i} ("${v.name}") would have shape [${m.dims}], which is not a valid tensor of at most ${MAX_ELEMENTS} elements`);
-      }
+      // Any value may be uploaded (a GPU consumer, a kept output), so every one must fit the device.
+      if (gpu) checkSize(node, `output ${i} ("${v.name}")`, m.type, m.dims, gpu);
+      else checkDims(node, `output ${i} ("${v.name}")`, m.dims);
       metas.set(v, m);
     });
 
@@ -335,9 +338,7 @@ export function planNode(node: Node, metas: Map<Value, TensorMeta>, host: Map<Va
     const smallInts = outMetas.every((m) => !isFloat(m.type) && numel(m.dims) <= HOST_MAX_ELEMENTS);
     const needed = node.outputs.some((v) => hostNeeded.has(v));
     if (!(impl.host && allHost && (smallInts || needed))) return true;
-    node.outputs.forEach((v, i) => {
-      if (numel(outMetas[i]!.dims) > HOST_MAX_COMPUTED) throw new ShapeError(node, `output ${i} ("${v.name}") [${outMetas[i]!.dims}] is too large to compute on the CPU`);
-    });
+    node.outputs.forEach((v, i) => checkSize(node, `output ${i} ("${v.name}")`, outMetas[i]!.type, outMetas[i]!.dims, HOST_LIMIT));
     const outs = typed(node, () => impl.host!(node, inHost, inMetas));
     node.outputs.forEach((v, i) => host.set(v, outs[i]!));
     return false;

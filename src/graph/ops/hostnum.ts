@@ -21,6 +21,12 @@ function toInt64(x: number): bigint {
   return BigInt(Math.trunc(x));
 }
 
+/** Fills a 64-bit array element by element: no intermediate array of bigints as large as the tensor. */
+function bigInts<T extends BigInt64Array | BigUint64Array>(out: T, v: ArrayLike<number>, f: (x: number) => bigint): T {
+  for (let i = 0; i < v.length; i++) out[i] = f(v[i]!);
+  return out;
+}
+
 /** Numbers as a tensor of `type`: floats round (float16 to nearest even), integers truncate toward zero as ONNX Cast does. */
 export function fromNumbers(type: ElemType, dims: readonly number[], v: ArrayLike<number>): HostTensor {
   const ints = (x: number) => (Number.isFinite(x) ? Math.trunc(x) : 0);
@@ -30,8 +36,8 @@ export function fromNumbers(type: ElemType, dims: readonly number[], v: ArrayLik
     case 'float64': data = Float64Array.from(v); break;
     case 'float16': data = Uint16Array.from(v, f32ToF16Bits); break;
     case 'bool': data = Uint8Array.from(v, (x) => (x !== 0 ? 1 : 0)); break;
-    case 'int64': data = BigInt64Array.from(Array.from(v, toInt64)); break;
-    case 'uint64': data = BigUint64Array.from(Array.from(v, (x) => BigInt.asUintN(64, toInt64(x)))); break;
+    case 'int64': data = bigInts(new BigInt64Array(v.length), v, toInt64); break;
+    case 'uint64': data = bigInts(new BigUint64Array(v.length), v, (x) => BigInt.asUintN(64, toInt64(x))); break;
     case 'int32': data = Int32Array.from(v, ints); break;
     case 'int16': data = Int16Array.from(v, ints); break;
     case 'int8': data = Int8Array.from(v, ints); break;

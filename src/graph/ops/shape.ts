@@ -2,7 +2,7 @@
 // result is known on the host: Constant, ConstantOfShape, Range (uploaded when a GPU consumer needs them).
 import { numel } from '../../gpu/index.js';
 import { attr, type Node } from '../ir.js';
-import type { HostTensor } from '../tensor.js';
+import { checkSize, HOST_LIMIT, type HostTensor } from '../tensor.js';
 import { hostEmpty, normAxis, numbers, rawElements, recordHostUpload, requireHost } from './host-data.js';
 import { fromNumbers } from './hostnum.js';
 import { registerOp, type OpImpl, type TensorMeta } from './op.js';
@@ -20,19 +20,38 @@ function viewOp(dims: (node: Node, input: readonly number[], host: readonly (Hos
   };
 }
 
-/** An op whose only output is computed on the host from input metadata and host inputs. */
-function hostOp(evaluate: (node: Node, metas: readonly (TensorMeta | undefined)[], host: readonly (HostTensor | undefined)[]) => HostTensor, hostInputs: number[] = [], metaOnly = false): OpImpl {
+type Metas = readonly (TensorMeta | undefined)[];
+type Hosts = readonly (HostTensor | undefined)[];
+
+/**
+ * An op whose only output is computed on the host from input metadata and host inputs, also when a GPU consumer
+ * needs it (it is then uploaded). `meta` gives the output's type and dims without computing it, and inference
+ * checks them against the host limit, so a result too large for the host fails when shapes are planned, before
+ * anything (on the host or the GPU) is allocated.
+ */
+function hostOp(meta: (node: Node, metas: Metas, host: Hosts) => TensorMeta, evaluate: (node: Node, out: TensorMeta, metas: Metas, host: Hosts) => HostTensor, hostInputs: number[] = [], metaOnly = false): OpImpl {
+  const checked = (node: Node, metas: Metas, host: Hosts): TensorMeta => {
+    const out = meta(node, metas, host);
+    checkSize(node, 'output 0', out.type, out.dims, HOST_LIMIT);
+    return out;
+  };
+  const run = (node: Node, metas: Metas, host: Hosts): HostTensor => evaluate(node, checked(node, metas, host), metas, host);
   return {
     hostInputs,
     metaOnly,
-    infer: (node, metas, host) => {
-      const t = evaluate(node, metas, host);
-      return [{ type: t.type, dims: t.dims }];
-    },
-    host: (node, inputs, metas) => [evaluate(node, metas, inputs)],
+    infer: (node, metas, host) => [checked(node, metas, host)],
+    host: (node, inputs, metas) => [run(node, metas, inputs)],
     // Reached when the result must live on the GPU (float results are not kept on the host).
-    record: (env, node, inputs, outputs, host) => recordHostUpload(env, evaluate(node, inputs.map((t) => t && { type: t.type, dims: t.shape }), host), outputs[0]!),
+    record: (env, node, inputs, outputs, host) => recordHostUpload(env, run(node, inputs.map((t) => t && { type: t.type, dims: t.shape }), host), outputs[0]!),
   };
+}
+
+/** A hostOp whose result is cheap to make (a Constant's value, a Shape): its meta is read off the result. */
+function smallHostOp(evaluate: (node: Node, metas: Metas) => HostTensor, metaOnly = false): OpImpl {
+  return hostOp((node, metas) => {
+    const t = evaluate(node, metas);
+    return { type: t.type, dims: t.dims };
+  }, (node, _, metas) => evaluate(node, metas), [], metaOnly);
 }
 
 function shapeOf(node: Node, dims: readonly number[]): number[] {
@@ -97,21 +116,34 @@ function constantValue(node: Node): HostTensor {
   throw new Error(`Constant ${node.name}: only tensor, float(s) and int(s) values are supported`);
 }
 
-function constantOfShape(node: Node, host: readonly (HostTensor | undefined)[]): HostTensor {
-  const dims = numbers(requireHost(node, host, 0));
+function constantOfShapeValue(node: Node): HostTensor {
   const value = attr<HostTensor>(node, 'value') ?? fromNumbers('float32', [1], [0]);
-  const out = hostEmpty(value.type, dims);
-  const v = rawElements(value)[0];
-  const data = rawElements(out);
-  for (let i = 0; i < data.length; i++) data[i] = v;
-  return out;
+  if (value.data.length !== 1) throw new Error(`ConstantOfShape ${node.name}: value has ${value.data.length} elements, expected 1`);
+  return value;
 }
 
-function range(node: Node, host: readonly (HostTensor | undefined)[]): HostTensor {
+function constantOfShape(node: Node, out: TensorMeta): HostTensor {
+  const t = hostEmpty(out.type, out.dims);
+  const v = rawElements(constantOfShapeValue(node))[0];
+  const data = rawElements(t);
+  for (let i = 0; i < data.length; i++) data[i] = v;
+  return t;
+}
+
+/** Range's start and delta, and its length, which is checked before any element is made. */
+function rangeParams(node: Node, host: Hosts): { start: number; delta: number; n: number } {
   const [start, limit, delta] = [0, 1, 2].map((i) => numbers(requireHost(node, host, i))[0]!) as [number, number, number];
   if (delta === 0) throw new Error(`Range ${node.name}: delta is 0`);
   const n = Math.max(Math.ceil((limit - start) / delta), 0);
-  return fromNumbers(host[0]!.type, [n], Array.from({ length: n }, (_, i) => start + i * delta));
+  if (!Number.isSafeInteger(n)) throw new Error(`Range ${node.name}: start ${start}, limit ${limit}, delta ${delta} give ${n} elements`);
+  return { start, delta, n };
+}
+
+function range(node: Node, out: TensorMeta, host: Hosts): HostTensor {
+  const { start, delta, n } = rangeParams(node, host);
+  const values = new Float64Array(n);
+  for (let i = 0; i < n; i++) values[i] = start + i * delta;
+  return fromNumbers(out.type, out.dims, values);
 }
 
 registerOp('Identity', viewOp((_, d) => [...d]));
@@ -119,10 +151,14 @@ registerOp('Reshape', viewOp(reshapeDims, [1]));
 registerOp('Squeeze', viewOp(squeezeDims, [1]));
 registerOp('Unsqueeze', viewOp(unsqueezeDims, [1]));
 registerOp('Flatten', viewOp(flattenDims));
-registerOp('Shape', hostOp((node, metas) => {
+registerOp('Shape', smallHostOp((node, metas) => {
   const dims = shapeOf(node, metas[0]!.dims);
   return fromNumbers('int64', [dims.length], dims);
-}, [], true));
-registerOp('Constant', hostOp(constantValue));
-registerOp('ConstantOfShape', hostOp((node, _, host) => constantOfShape(node, host), [0]));
-registerOp('Range', hostOp((node, _, host) => range(node, host), [0, 1, 2]));
+}, true));
+registerOp('Constant', smallHostOp(constantValue));
+registerOp('ConstantOfShape', hostOp(
+  (node, _, host) => ({ type: constantOfShapeValue(node).type, dims: numbers(requireHost(node, host, 0)) }),
+  (node, out) => constantOfShape(node, out),
+  [0],
+));
+registerOp('Range', hostOp((node, _, host) => ({ type: requireHost(node, host, 0).type, dims: [rangeParams(node, host).n] }), (node, out, _, host) => range(node, out, host), [0, 1, 2]));
