@@ -173,7 +173,7 @@ describe('the constant-folding limit', () => {
   it.each([
     [4096, 1, 'folded on the host'],
     [4097, 0, 'left for the GPU'],
-  ])('Tile to %i rows: %s', async (reps, folded) => {
+  ])('Tile to %i rows (%i node folded): %s', async (reps, folded) => {
     expect(4096 * 1024 * 4).toBe(FOLD_LIMIT.bytes);
     const session = await InferenceSession.create(tileModel(reps), { gpu: await gpu() });
     try {

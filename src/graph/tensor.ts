@@ -1,4 +1,5 @@
-// Host tensors (CPU side) and how each ONNX element type is stored on the GPU.
+// Host tensors (CPU side), how each ONNX element type is stored on the GPU, and the size limits every tensor is
+// checked against before it is allocated.
 // WebGPU has no 64-bit integers or (on many adapters) f16: int64 is held as i32 (range-checked when it crosses
 // to the GPU), f16/f64 as f32, bool and 8/16-bit integers widened to 32 bits.
 import { numel, type DType } from '../gpu/index.js';
