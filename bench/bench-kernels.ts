@@ -7,7 +7,8 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { CHROMIUM_PATH, chromiumProblem, openBenchPage, type BenchPage } from './browser.js';
-import { kernelBenchTable, type KernelBenchResult } from './report.js';
+import { KERNEL_RATIOS, kernelBenchTable, type KernelBenchResult } from './report.js';
+import { MIN_PAIRS, verdictLine } from './stats.js';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const TIME_LIMIT_MS = 10 * 60_000;
@@ -17,7 +18,7 @@ const { values: args } = parseArgs({
   args: argv,
   options: {
     out: { type: 'string', default: join(root, 'docs/bench/kernels.json') },
-    runs: { type: 'string', default: '7' },
+    runs: { type: 'string', default: '15' },
     warmup: { type: 'string', default: '1' },
     chromium: { type: 'string', default: CHROMIUM_PATH },
   },
@@ -30,7 +31,7 @@ function fail(message: string): never {
   process.exit(1);
 }
 
-if (!Number.isInteger(runs) || runs < 5 || !Number.isInteger(warmup) || warmup < 1) fail('--runs must be >= 5 and --warmup >= 1');
+if (!Number.isInteger(runs) || runs < MIN_PAIRS || !Number.isInteger(warmup) || warmup < 1) fail(`--runs must be >= ${MIN_PAIRS} (pairs for a 95% interval) and --warmup >= 1`);
 const chromiumMissing = chromiumProblem(args.chromium);
 if (chromiumMissing) fail(chromiumMissing);
 
@@ -52,6 +53,7 @@ try {
     elapsedSeconds: Math.round((performance.now() - t0) / 1000),
   };
   console.log(`\n${kernelBenchTable(result)}\n`);
+  for (const { key, target } of KERNEL_RATIOS) console.log(verdictLine(key, result[key], result[`${key}Ci`], target));
   mkdirSync(dirname(resolve(args.out)), { recursive: true });
   writeFileSync(args.out, `${JSON.stringify(file, null, 2)}\n`);
   console.log(`wrote ${args.out} (${file.elapsedSeconds} s)`);

@@ -12,6 +12,7 @@ import { memvpFfnConfig, memvpFfnPipelines, memvpUpWeightF32, recordMemvpFfn, ty
 import { concatQuantColumns, quantizeBlockwise, releaseQuantWeight, uploadQuantWeight, type QuantWeight } from '../src/kernels/quant.js';
 import { DataType, encodeModel, makeNode, makeSingleNodeModel, makeValueInfo } from '../src/onnx/index.js';
 import type { AdapterFacts, KernelBenchResult } from './report.js';
+import { pairedRatio, type PairedRatio } from './stats.js';
 import { gflops, runStep, timeInterleaved, uniform } from './timing.js';
 
 export const BENCH_SHAPES = {
@@ -23,7 +24,7 @@ export const BENCH_SHAPES = {
 } as const;
 
 export interface KernelBenchOptions {
-  /** Timed runs per measurement (>= 5) after `warmup` (>= 1) untimed ones. */
+  /** Timed runs per measurement (>= 6: pairs for a 95% interval) after `warmup` (>= 1) untimed ones. */
   runs: number;
   warmup: number;
   /** Where onnxruntime-web's .wasm files are served (a URL prefix ending in '/'). */
@@ -40,7 +41,9 @@ const METHOD =
   "ORT's device, so neither side includes uploads or readback; ORT WASM EP = session.run on CPU tensors (includes " +
   'copying inputs into and the output out of the wasm heap). MatMul model: one ONNX MatMul node with A and B as graph ' +
   'inputs (no initializer), built with src/onnx. Medians over `runs` timed runs after `warmup` untimed ones; compared ' +
-  'measurements are timed in turns. FFN: LLaMA form (SwiGLU), f32 weights, residual, s = 1; the plain FFN is the same ' +
+  'measurements are timed in turns (the order reversed every other round), and each ratio is the median of the per-round ratios ' +
+  'with its 95% interval (`<name>Ci`, the distribution-free order-statistic interval of a median, bench/stats.ts); the FMA peak is ' +
+  'timed in the same rounds as the matmuls, so matmul1024OverFmaPeak is paired too. FFN: LLaMA form (SwiGLU), f32 weights, residual, s = 1; the plain FFN is the same ' +
   'two pipelines with n = 0; the decode FFN (L = 1) compares 4-bit wUp and W2 (block 32, zero points) with f32. GEMV: A [1,K] times W [K,N]; q4 = MatMulNBits layout, 4 bits, block 32, with zero points; ' +
   'bytes read = A plus the weight tensors (packed, scales, zero points) at their logical sizes (numel x 4).';
 
@@ -68,18 +71,7 @@ function matmulModel(size: number): Uint8Array {
   );
 }
 
-async function fmaPeak(ctx: GpuContext, o: KernelBenchOptions, raw: Raw): Promise<number> {
-  const { invocations, iterations } = BENCH_SHAPES.fma;
-  await ctx.pipelines.prepare([fmaPeakPipeline()]);
-  const y = empty(ctx, [invocations]);
-  const [t] = await timeInterleaved(o, [{ perRun: 1, run: (k) => runStep(ctx, 'fma_peak', k, (s) => recordFmaPeak(ctx, s, y, { iterations })) }]);
-  release(ctx, y);
-  const flops = fmaPeakFlops(invocations, iterations);
-  raw.fmaPeak = { what: `${invocations} invocations x ${iterations} rounds x 16 lanes`, flops, ...t! };
-  return gflops(flops, t!.medianMs);
-}
-
-/** Ours, ORT WebGPU EP and ORT WASM EP on the same 1024^3 inputs, timed in turns. */
+/** Ours, ORT WebGPU EP and ORT WASM EP on the same 1024^3 inputs, and the FMA peak, timed in turns. */
 async function matmuls(ctx: GpuContext, o: KernelBenchOptions, raw: Raw) {
   const size = BENCH_SHAPES.matmul;
   const shape = [size, size];
@@ -88,7 +80,9 @@ async function matmuls(ctx: GpuContext, o: KernelBenchOptions, raw: Raw) {
   const a = upload(ctx, aData, shape);
   const b = upload(ctx, bData, shape);
   const c = empty(ctx, shape);
-  await ctx.pipelines.prepare([matmulPipeline(ctx, matmulConfig({}), size)]);
+  const fma = BENCH_SHAPES.fma;
+  const fmaOut = empty(ctx, [fma.invocations]);
+  await ctx.pipelines.prepare([matmulPipeline(ctx, matmulConfig({}), size), fmaPeakPipeline()]);
 
   const model = matmulModel(size);
   const gpuSession = await ort.InferenceSession.create(model, { executionProviders: ['webgpu'], preferredOutputLocation: 'gpu-buffer' });
@@ -105,7 +99,7 @@ async function matmuls(ctx: GpuContext, o: KernelBenchOptions, raw: Raw) {
   const wasmFeeds = { A: new ort.Tensor('float32', aData, shape), B: new ort.Tensor('float32', bData, shape) };
   let wasmOut: ort.Tensor | undefined;
 
-  const [ours, ortGpu, ortWasm] = await timeInterleaved(o, [
+  const [ours, ortGpu, ortWasm, peak] = await timeInterleaved(o, [
     { perRun: 1, run: (k) => runStep(ctx, 'matmul', k, (s) => recordMatmul(ctx, s, a, b, c)) },
     {
       perRun: 1,
@@ -123,6 +117,7 @@ async function matmuls(ctx: GpuContext, o: KernelBenchOptions, raw: Raw) {
         for (let i = 0; i < k; i++) wasmOut = (await wasmSession.run(wasmFeeds)).C;
       },
     },
+    { perRun: 1, run: (k) => runStep(ctx, 'fma_peak', k, (s) => recordFmaPeak(ctx, s, fmaOut, { iterations: fma.iterations })) },
   ]);
   const mine = await readF32(ctx, c);
   const diff = {
@@ -134,14 +129,20 @@ async function matmuls(ctx: GpuContext, o: KernelBenchOptions, raw: Raw) {
   for (const b of ortBuffers) b.destroy();
   await gpuSession.release();
   await wasmSession.release();
-  release(ctx, a, b, c);
+  release(ctx, a, b, c, fmaOut);
 
   const flops = 2 * size ** 3;
+  const fmaFlops = fmaPeakFlops(fma.invocations, fma.iterations);
   const what = `${size}x${size}x${size} f32`;
   raw.matmul1024 = { what: `ours ${what}`, flops, ...ours! };
   raw.ortMatmul1024 = { what: `ORT WebGPU EP ${what}`, flops, ...ortGpu! };
   raw.ortWasmMatmul1024 = { what: `ORT WASM EP ${what}`, flops, ...ortWasm! };
+  raw.fmaPeak = { what: `${fma.invocations} invocations x ${fma.iterations} rounds x 16 lanes`, flops: fmaFlops, ...peak! };
   return {
+    peak: gflops(fmaFlops, peak!.medianMs),
+    // GFLOP/s ratio of each pair: (flops / ours_i) / (fmaFlops / peak_i).
+    overPeak: scaled(pairedRatio(peak!.samplesMs, ours!.samplesMs), flops / fmaFlops),
+    overOrtWebgpu: pairedRatio(ortGpu!.samplesMs, ours!.samplesMs),
     ours: gflops(flops, ours!.medianMs),
     ortGpu: gflops(flops, ortGpu!.medianMs),
     ortWasm: gflops(flops, ortWasm!.medianMs),
@@ -151,7 +152,7 @@ async function matmuls(ctx: GpuContext, o: KernelBenchOptions, raw: Raw) {
 }
 
 /** Fused MemVP FFN (n entries) over the same kernels with n = 0. */
-async function ffn(ctx: GpuContext, o: KernelBenchOptions, raw: Raw): Promise<number> {
+async function ffn(ctx: GpuContext, o: KernelBenchOptions, raw: Raw): Promise<PairedRatio | null> {
   const { n, L, d, D } = BENCH_SHAPES.ffn;
   const u = upload(ctx, uniform(L * d, 3), [L, d]);
   const residual = upload(ctx, uniform(L * d, 4), [L, d]);
@@ -172,11 +173,11 @@ async function ffn(ctx: GpuContext, o: KernelBenchOptions, raw: Raw): Promise<nu
   const memFlops = 2 * L * n * d * 2;
   raw.memvpFfn = { what: `MemVP FFN n=${n} L=${L} d=${d} D=${D}`, flops: ffnFlops + memFlops, ...tm! };
   raw.plainFfn = { what: `plain SwiGLU FFN (n=0) L=${L} d=${d} D=${D}`, flops: ffnFlops, ...tp! };
-  return tm!.medianMs / tp!.medianMs;
+  return pairedRatio(tm!.samplesMs, tp!.samplesMs);
 }
 
 /** The fused MemVP FFN at L = 1 (decoding): f32 time over 4-bit (wUp and W2) time. */
-async function ffnDecode(ctx: GpuContext, o: KernelBenchOptions, raw: Raw): Promise<number> {
+async function ffnDecode(ctx: GpuContext, o: KernelBenchOptions, raw: Raw): Promise<PairedRatio | null> {
   const { n, d, D } = BENCH_SHAPES.ffn;
   const q4 = BENCH_SHAPES.q4;
   const [w1, w3] = [uniform(d * D, 5, 1 / Math.sqrt(d)), uniform(d * D, 6, 1 / Math.sqrt(d))];
@@ -201,7 +202,7 @@ async function ffnDecode(ctx: GpuContext, o: KernelBenchOptions, raw: Raw): Prom
   const flops = 2 * d * D * 3 + 2 * n * d * 2;
   raw.ffnDecodeF32 = { what: `MemVP FFN decode (L=1) f32 n=${n} d=${d} D=${D}`, flops, ...tf! };
   raw.ffnDecodeQ4 = { what: `MemVP FFN decode (L=1) q4/${q4.blockSize}+zp wUp and W2, n=${n} d=${d} D=${D}`, flops, ...tq! };
-  return tf!.medianMs / tq!.medianMs;
+  return pairedRatio(tf!.samplesMs, tq!.samplesMs);
 }
 
 const bytesOf = (...ts: GpuTensor[]) => ts.reduce((sum, t) => sum + numel(t.shape) * 4, 0);
@@ -228,7 +229,12 @@ async function gemv(ctx: GpuContext, o: KernelBenchOptions, raw: Raw) {
   const flops = 2 * K * N;
   raw.gemvF32 = { what: `GEMV f32 [1,${K}] x [${K},${N}]`, flops, bytesRead: f32Bytes, ...tf! };
   raw.gemvQ4 = { what: `GEMV q4/${q4.blockSize}+zp [1,${K}] x [${K},${N}]`, flops, bytesRead: q4Bytes, ...tq! };
-  return { speedup: tf!.medianMs / tq!.medianMs, bytes: q4Bytes / f32Bytes };
+  return { speedup: pairedRatio(tf!.samplesMs, tq!.samplesMs), bytes: q4Bytes / f32Bytes };
+}
+
+/** A ratio and its interval multiplied by a constant (a FLOP ratio turning a time ratio into a GFLOP/s one). */
+function scaled(r: PairedRatio | null, f: number): PairedRatio | null {
+  return r && { ...r, ratio: r.ratio * f, ci: r.ci && [r.ci[0] * f, r.ci[1] * f] };
 }
 
 export async function runKernelBench(o: KernelBenchOptions): Promise<KernelBenchResult> {
@@ -253,7 +259,6 @@ export async function runKernelBench(o: KernelBenchOptions): Promise<KernelBench
     const a = ctx.adapter;
     o.log(`adapter: ${a.vendor} / ${a.architecture} / ${a.description}`);
     const raw: Raw = {};
-    const fmaPeakGflops = await measure('fmaPeak', () => fmaPeak(ctx, o, raw));
     const mm = await measure('matmul1024', () => matmuls(ctx, o, raw));
     const ffnRatio = await measure('memvpFfn', () => ffn(ctx, o, raw));
     const gv = await measure('gemvQ4', () => gemv(ctx, o, raw));
@@ -266,14 +271,21 @@ export async function runKernelBench(o: KernelBenchOptions): Promise<KernelBench
       timing: 'wall-clock',
       timestampQueryAvailable: ctx.features.has('timestamp-query'),
       method: METHOD,
-      fmaPeakGflops,
+      fmaPeakGflops: mm?.peak ?? null,
       matmul1024Gflops: mm?.ours ?? null,
       ortMatmul1024Gflops: mm?.ortGpu ?? null,
       ortWasmMatmul1024Gflops: mm?.ortWasm ?? null,
-      memvpFfnOverPlainFfn: ffnRatio,
-      q4GemvOverF32Gemv: gv?.speedup ?? null,
+      matmul1024OverFmaPeak: mm?.overPeak?.ratio ?? null,
+      matmul1024OverFmaPeakCi: mm?.overPeak?.ci ?? null,
+      matmul1024OverOrtWebgpu: mm?.overOrtWebgpu?.ratio ?? null,
+      matmul1024OverOrtWebgpuCi: mm?.overOrtWebgpu?.ci ?? null,
+      memvpFfnOverPlainFfn: ffnRatio?.ratio ?? null,
+      memvpFfnOverPlainFfnCi: ffnRatio?.ci ?? null,
+      q4GemvOverF32Gemv: gv?.speedup?.ratio ?? null,
+      q4GemvOverF32GemvCi: gv?.speedup?.ci ?? null,
       q4GemvBytesOverF32: gv?.bytes ?? null,
-      q4FfnDecodeOverF32: ffnQ4,
+      q4FfnDecodeOverF32: ffnQ4?.ratio ?? null,
+      q4FfnDecodeOverF32Ci: ffnQ4?.ci ?? null,
       matmulMaxAbsDiffVsOrt: mm?.diff ?? null,
       raw,
       errors,

@@ -26,15 +26,24 @@ export interface Timed {
   run: (repeats: number) => Promise<void>;
 }
 
+/** Entry indices in the order of round `round`: forwards in even rounds, backwards in odd ones (A B, B A, ...). */
+export function roundOrder(count: number, round: number): number[] {
+  const order = Array.from({ length: count }, (_, j) => j);
+  return round % 2 ? order.reverse() : order;
+}
+
 /**
  * Times several measurements in turns (run i of every entry before run i + 1 of any), so a change in the
- * machine's load during the benchmark hits all of them alike and their ratios stay meaningful.
+ * machine's load during the benchmark hits all of them alike: sample i of two entries is a pair (bench/stats.ts
+ * pairedRatio). The order within a round alternates, so that going first or second (warm caches, the previous
+ * entry's leftover work) favours neither side.
  */
 export async function timeInterleaved(plan: { runs: number; warmup: number }, entries: readonly Timed[]): Promise<Timing[]> {
   for (let i = 0; i < plan.warmup; i++) for (const e of entries) await e.run(e.perRun);
   const samples = entries.map((): number[] => []);
   for (let i = 0; i < plan.runs; i++) {
-    for (const [j, e] of entries.entries()) {
+    for (const j of roundOrder(entries.length, i)) {
+      const e = entries[j]!;
       const t0 = performance.now();
       await e.run(e.perRun);
       samples[j]!.push((performance.now() - t0) / e.perRun);
