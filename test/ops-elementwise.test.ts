@@ -77,6 +77,13 @@ describe('broadcasting', () => {
     await expectMatchesHost('Pow', [tensor('float32', [6], [-2, -2, -1.5, 0, 0, 3]), tensor('int32', [6], [3, 2, -3, 0, 2, -1])]);
   });
 
+  it('float Mod (fmod 1: the dividend\'s sign) and comparisons where half the values are equal', async () => {
+    const a = floats([4, 9], 40, 6);
+    const b = tensor('float32', [4, 9], Array.from(a.data as Float32Array, (v, i) => (i % 2 ? v : Math.round(v * 7) / 7 + 0.5)));
+    await expectMatchesHost('Mod', [a, tensor('float32', [9], [-2.5, 1.5, -0.75, 3, -3, 0.6, -1.1, 2.2, 4])], [['fmod', 1]]);
+    for (const op of ['Equal', 'Greater', 'GreaterOrEqual', 'Less', 'LessOrEqual']) await expectMatchesHost(op, [a, b]);
+  });
+
   it('logic ops on bool, Not, and Where with three-way broadcasting', async () => {
     const p = ints('bool', [2, 3, 4], 0, 2, 11);
     const q = ints('bool', [3, 1], 0, 2, 12);
@@ -101,6 +108,14 @@ describe('unary ops and Cast', () => {
     for (const op of ['Abs', 'Neg', 'Exp', 'Sin', 'Cos', 'Tanh', 'Sigmoid', 'Relu', 'Erf', 'Floor', 'Ceil', 'Round', 'Sign', 'Reciprocal']) await expectMatchesHost(op, [x]);
     const pos = tensor('float32', [5, 7, 11], randn(385, 31, 3).map((v) => Math.abs(v) + 1e-3));
     for (const op of ['Sqrt', 'Log']) await expectMatchesHost(op, [pos]);
+  });
+
+  it('Softplus, Softsign and the activations with attributes, on both signs and at 0', async () => {
+    const v = tensor('float32', [4, 11], Array.from(randn(44, 33, 4), (t, i) => (i % 11 === 0 ? 0 : t)));
+    for (const op of ['Softplus', 'Softsign', 'HardSwish', 'Selu', 'Elu', 'Celu']) await expectMatchesHost(op, [v]);
+    await expectMatchesHost('HardSigmoid', [v], [['alpha', 0.3], ['beta', 0.4]]);
+    await expectMatchesHost('LeakyRelu', [v], [['alpha', 0.15]]);
+    await expectMatchesHost('ThresholdedRelu', [v], [['alpha', 0.5]]);
   });
 
   it('integer unary ops', async () => {
