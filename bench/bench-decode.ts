@@ -6,6 +6,7 @@
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { markdownTable } from './report.js';
+import { formatCi, pairedRatio } from './stats.js';
 import { timeInterleaved } from './timing.js';
 import { DispatchProfiler, GpuContext, type KernelTime } from '../src/gpu/index.js';
 import { isDeviceTensor, type Feed } from '../src/graph/executor.js';
@@ -62,17 +63,21 @@ if (process.argv.includes('--profile')) {
   profile = gpu.profiler.report().map((k) => ({ ...k, dispatches: k.dispatches / PROFILE_STEPS, ms: k.ms / PROFILE_STEPS }));
   gpu.profiler = undefined;
 }
+const ratio = pairedRatio(tLong!.samplesMs, tShort!.samplesMs)!;
 const result = {
   adapter: gpu.adapter,
   model: dir,
-  method: 'wall-clock per decode step (one session.run: input id + position -> logits read back), KV cache kept on the GPU between steps; the two pasts timed in turns; medians',
+  method:
+    'wall-clock per decode step (one session.run: input id + position -> logits read back), KV cache kept on the GPU between steps; the two pasts timed in turns ' +
+    '(order reversed every other round); medians; the ratio is the median of the per-round ratios with its 95% interval (order-statistic interval of a median, bench/stats.ts)',
   pastShort: 16,
   pastLong: 256,
   kvCapacityShort: short.capacity(),
   kvCapacityLong: long.capacity(),
   decodeMsPast16: tShort!.medianMs,
   decodeMsPast256: tLong!.medianMs,
-  decodePast256OverPast16: tLong!.medianMs / tShort!.medianMs,
+  decodePast256OverPast16: ratio.ratio,
+  decodePast256OverPast16Ci: ratio.ci,
   timings: { past16: tShort, past256: tLong },
   ...(profile && { profile: { what: `GPU time per kernel and decode step (past 256), mean of ${PROFILE_STEPS} steps, each dispatch in its own timed pass`, kernels: profile } }),
 };
@@ -91,6 +96,6 @@ if (profile) {
   const total = profile.reduce((sum, k) => sum + k.ms, 0);
   console.log(markdownTable(['kernel', 'dispatches / step', 'GPU ms / step', 'share'], profile.map((k) => [k.kernel, String(k.dispatches), k.ms.toFixed(2), `${((100 * k.ms) / total).toFixed(1)}%`])));
 }
-console.log(`past 256 / past 16 = ${result.decodePast256OverPast16.toFixed(3)} (adapter: ${gpu.adapter.description}) -> ${out}`);
+console.log(`past 256 / past 16 = ${result.decodePast256OverPast16.toFixed(3)} ${formatCi(ratio.ci)} (adapter: ${gpu.adapter.description}) -> ${out}`);
 gpu.destroy();
 process.exit(0);

@@ -20,17 +20,21 @@ import type { Plugin } from 'vite';
 import { CHROMIUM_PATH, chromiumProblem, openBenchPage } from './browser.js';
 import {
   ADAPTER_CAVEATS,
+  LATENCY_RATIOS,
+  LATENCY_TARGETS,
   latencyMarkdown,
   latencySvg,
   prefillFlops,
   summaryFor,
   type AccuracyPart,
   type LatencyBenchFile,
+  type LatencyRatio,
   type LatencySummary,
   type QuantPart,
 } from './latency-report.js';
 import type { LatencyPageResult, LatencyPlan, ModelKey, ModelPlan, Precision } from './latency-types.js';
 import { LATENCY_MODES } from './latency-types.js';
+import { MIN_PAIRS, verdictLine, type PairedRatio } from './stats.js';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const TIME_LIMIT_MS = 30 * 60_000;
@@ -52,7 +56,8 @@ const { values: args } = parseArgs({
   },
 });
 const quick = args.quick;
-const runs = Number(args.runs ?? (quick ? 3 : 5));
+// Pairs at the main length (the summary's ratios); the sweep's other lengths and slow trials get MIN_PAIRS.
+const runs = Number(args.runs ?? (quick ? MIN_PAIRS : 12));
 // The q4 accuracy figures come from test images 0..N-1 (36 questions each): 20 images = 720 questions in about
 // 5 minutes here; --quick scores 3.
 const evalImages = Number(args['eval-images'] ?? (quick ? 3 : 20));
@@ -62,7 +67,7 @@ function fail(message: string): never {
   process.exit(1);
 }
 
-if (!Number.isInteger(runs) || runs < 1) fail('--runs must be a positive integer');
+if (!Number.isInteger(runs) || runs < MIN_PAIRS) fail(`--runs must be an integer >= ${MIN_PAIRS} (pairs for a 95% interval)`);
 if (!Number.isInteger(evalImages) || evalImages < 0) fail('--eval-images must be a non-negative integer');
 if (!['on', 'off', 'auto'].includes(args.fusions)) fail('--fusions must be on, off or auto');
 const chromiumMissing = chromiumProblem(args.chromium);
@@ -223,12 +228,15 @@ const METHOD =
   'presents on the GPU and feeds them back as pasts (grown in place); ORT WebGPU EP outputs the presents as gpu-buffer tensors (preferredOutputLocation) ' +
   'that are fed back as its own tensors; ORT WASM EP uses CPU tensors (1 thread). Measurements compared with each other are timed in turns ' +
   '(bench/timing.ts timeInterleaved, one round of every entry before the next round of any), after `warmup` untimed rounds; medians over ' +
-  '`runs` timed trials, or `slowRuns` when a trial takes longer than `slowRunMs`. Compile time = first (cold) trial minus the median warm one ' +
+  '`runs` timed trials at the main length, `sweepRuns` at the sweep\'s other lengths, `slowRuns` when a trial takes longer than `slowRunMs`. Compile time = first (cold) trial minus the median warm one ' +
   '(prefill + first decode step), for runners whose first trial it was; pipelines are compiled by the first run that needs them, and ' +
   'Chromium may reuse shaders compiled earlier in the same page (another GPU device, the fusion probe), so later configurations can show less. Load = fetch from localhost + session creation ' +
   '(parse, graph passes, weight upload). Each of our configurations has its own GPU context, so its buffer-pool peak is its own. ' +
+  'The order of the entries reverses every other round (A B, B A, ...). ' +
   'Ratios (summary and the sweep tables) are medians of per-round ratios a_i / b_i of the two interleaved entries (paired: trial i of both ran ' +
-  'back to back), which cancels load drifting between rounds on the shared machine; the tables\' ms columns are plain medians. ' +
+  'back to back), which cancels load drifting between rounds on the shared machine; beside each is its 95% interval (`<name>Ci`): the ' +
+  'distribution-free order-statistic interval of a median (sign-test interval, bench/stats.ts), which needs no normal noise and at least 6 pairs. ' +
+  'A summary figure whose interval crosses its target is reported as undecided. The tables\' ms columns are plain medians. ' +
   'ORT WebGPU EP decodes at most `ortWebgpuDecodeSteps` steps per trial (it takes seconds per token on SwiftShader). ' +
   'The FLOP ratio columns are exact matmul FLOP ratios of the graphs (Eq. 13-15 generalised to SwiGLU, GQA and the LM head).';
 
@@ -252,7 +260,8 @@ try {
       quantized: quant.planned[key] ?? [],
     })),
     runs,
-    slowRuns: 3,
+    sweepRuns: MIN_PAIRS,
+    slowRuns: MIN_PAIRS,
     slowRunMs: 5000,
     warmup: 1,
     ortWebgpuDecodeSteps: 2,
@@ -267,33 +276,26 @@ try {
   const llama = summaryFor(result, 'llama');
   const demoSummary = summaryFor(result, 'demo');
   const notes: Record<string, string> = {};
-  const pick = (k: keyof LatencySummary): number | null => {
+  const pick = (k: LatencyRatio): PairedRatio | null => {
     const fromLlama = llama[k];
     if (fromLlama != null) {
-      notes[k] = 'llama (LLaMA-shaped, random weights)';
+      notes[k] = `llama (LLaMA-shaped, random weights)${fromLlama.pairs ? `, ${fromLlama.pairs} pairs` : ''}`;
       return fromLlama;
     }
     const fromDemo = demoSummary[k];
     if (fromDemo != null) {
-      notes[k] = quick ? 'demo model (--quick has no LLaMA-shaped model)' : 'demo model (no LLaMA-shaped figure)';
+      notes[k] = `${quick ? 'demo model (--quick has no LLaMA-shaped model)' : 'demo model (no LLaMA-shaped figure)'}${fromDemo.pairs ? `, ${fromDemo.pairs} pairs` : ''}`;
       return fromDemo;
     }
     notes[k] = k.startsWith('q') && quant.part.pending ? `pending: ${quant.part.pending}` : 'not measured (see errors)';
     return null;
   };
-  const summary: LatencySummary = {
-    ttftInputSpaceOverMemvpL64: pick('ttftInputSpaceOverMemvpL64'),
-    ttftMemvpOverTextOnlyL64: pick('ttftMemvpOverTextOnlyL64'),
-    ttftOrtWebgpuOverOurs: pick('ttftOrtWebgpuOverOurs'),
-    decodeOursOverOrtWebgpu: pick('decodeOursOverOrtWebgpu'),
-    ttftOrtWasmOverOurs: pick('ttftOrtWasmOverOurs'),
-    decodeOursOverOrtWasm: pick('decodeOursOverOrtWasm'),
-    q4DecodeOverF32Decode: pick('q4DecodeOverF32Decode'),
-    q8DecodeOverF32Decode: pick('q8DecodeOverF32Decode'),
-    q4SizeOverF32: pick('q4SizeOverF32'),
+  const picked = LATENCY_RATIOS.map((k) => [k, pick(k)] as const);
+  const summary = {
+    ...Object.fromEntries(picked.flatMap(([k, p]) => [[k, p?.ratio ?? null], [`${k}Ci`, p?.ci ?? null]])),
     q4AccuracyDrop: acc.f32Accuracy !== null && acc.q4Accuracy !== null ? (acc.f32Accuracy - acc.q4Accuracy) * 100 : null,
     q4AnswerAgreement: acc.agreement,
-  };
+  } as LatencySummary;
   notes.q4AccuracyDrop = acc.pending ? `pending: ${acc.pending}` : `demo model, memvp mode, test split, ${acc.images} images (${acc.questions} questions), percentage points`;
   notes.q4AnswerAgreement = acc.pending ? `pending: ${acc.pending}` : `demo model, same ${acc.questions} questions`;
 
@@ -327,7 +329,10 @@ try {
   writeFileSync(`${stem}.md`, latencyMarkdown(file));
   writeFileSync(`${stem}.svg`, latencySvg(file));
   console.log('');
-  for (const [k, v] of Object.entries(summary)) console.log(`  ${k.padEnd(28)} ${v === null ? 'null' : v.toPrecision(4)}  (${notes[k]})`);
+  for (const k of [...LATENCY_RATIOS, 'q4AccuracyDrop', 'q4AnswerAgreement'] as const) {
+    const ci = k === 'q4AccuracyDrop' || k === 'q4AnswerAgreement' ? null : summary[`${k}Ci`];
+    console.log(`  ${verdictLine(k, summary[k], ci, LATENCY_TARGETS[k])}  (${notes[k]})`);
+  }
   console.log(`bench: wrote ${out}, ${stem}.md, ${stem}.svg (${file.totalSeconds} s)`);
   const failed = Object.keys(result.errors);
   if (failed.length) throw new Error(`${failed.length} measurement group(s) failed: ${failed.join(', ')} (see "errors" in the JSON)`);

@@ -34,7 +34,7 @@ export function chromiumProblem(path: string): string | null {
   return existsSync(path) ? null : `Chromium not found at ${path}: install it (Debian: apt-get install -y chromium) or pass --chromium PATH`;
 }
 
-const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 
 export interface BenchPageOptions {
   /** Chromium executable (default CHROMIUM_PATH). */

@@ -2,29 +2,48 @@
 // (docs/bench/latency.md) and the hand-written SVG chart of TTFT against text length (docs/bench/latency.svg, the
 // paper's Figure 2 for this runtime).
 import { markdownTable } from './report.js';
+import { formatCi, pairedRatio, verdict, verdictText, type Interval, type PairedRatio, type Target } from './stats.js';
 import type { ComparisonGroup, LatencyMode, LatencyPageResult, ModelFacts, ModelKey, Precision, RuntimeConfig, RuntimeKey, TrialStats } from './latency-types.js';
 
-export interface LatencySummary {
-  /** Input-space TTFT / MemVP TTFT at L = 64 (LLaMA-shaped model; the demo model's in --quick). */
-  ttftInputSpaceOverMemvpL64: number | null;
-  /** MemVP TTFT / text-only TTFT at L = 64. */
-  ttftMemvpOverTextOnlyL64: number | null;
-  /** onnxruntime-web WebGPU EP TTFT / ours, decoder.onnx (memvp) at L = 64. */
-  ttftOrtWebgpuOverOurs: number | null;
-  /** Decode speed ratio: ORT WebGPU EP step time / our step time (> 1: we decode faster). */
-  decodeOursOverOrtWebgpu: number | null;
-  ttftOrtWasmOverOurs: number | null;
-  decodeOursOverOrtWasm: number | null;
-  /** Decode speed ratio f32 step time / 4-bit step time (> 1: 4-bit decodes faster). */
-  q4DecodeOverF32Decode: number | null;
-  q8DecodeOverF32Decode: number | null;
-  /** decoder file bytes, 4-bit / f32. */
-  q4SizeOverF32: number | null;
-  /** Test accuracy f32 minus 4-bit, percentage points (demo model). */
-  q4AccuracyDrop: number | null;
-  /** Fraction of test questions where the 4-bit model's greedy first answer token equals the f32 model's. */
-  q4AnswerAgreement: number | null;
-}
+/**
+ * The summary's ratios (LLaMA-shaped model; the demo model's in --quick), each with `<name>Ci`, its 95% interval:
+ * TTFT input-space / MemVP and MemVP / text-only at L = 64; ORT WebGPU EP and WASM EP TTFT over ours and decode
+ * speed (their step time over ours: > 1 means we decode faster) on decoder.onnx at L = 64; f32 step time over
+ * 8-bit / 4-bit (> 1: the quantized model decodes faster); decoder file bytes 4-bit / f32 (exact: its interval is
+ * the value itself).
+ */
+export const LATENCY_RATIOS = [
+  'ttftInputSpaceOverMemvpL64',
+  'ttftMemvpOverTextOnlyL64',
+  'ttftOrtWebgpuOverOurs',
+  'decodeOursOverOrtWebgpu',
+  'ttftOrtWasmOverOurs',
+  'decodeOursOverOrtWasm',
+  'q4DecodeOverF32Decode',
+  'q8DecodeOverF32Decode',
+  'q4SizeOverF32',
+] as const;
+export type LatencyRatio = (typeof LATENCY_RATIOS)[number];
+
+export type LatencySummary = Record<LatencyRatio, number | null> &
+  Record<`${LatencyRatio}Ci`, Interval | null> & {
+    /** Test accuracy f32 minus 4-bit, percentage points (demo model). */
+    q4AccuracyDrop: number | null;
+    /** Fraction of test questions where the 4-bit model's greedy first answer token equals the f32 model's. */
+    q4AnswerAgreement: number | null;
+  };
+
+/** The latency issue's targets; the summary says for each whether the 95% interval meets it, misses it or crosses it. */
+export const LATENCY_TARGETS: Partial<Record<LatencyRatio | 'q4AccuracyDrop' | 'q4AnswerAgreement', Target>> = {
+  ttftInputSpaceOverMemvpL64: { op: '>=', value: 4 },
+  ttftMemvpOverTextOnlyL64: { op: '<=', value: 1.15 },
+  ttftOrtWebgpuOverOurs: { op: '>=', value: 2 },
+  decodeOursOverOrtWebgpu: { op: '>=', value: 2 },
+  q4DecodeOverF32Decode: { op: '>=', value: 1 },
+  q4SizeOverF32: { op: '<=', value: 0.2 },
+  q4AccuracyDrop: { op: '<=', value: 1 },
+  q4AnswerAgreement: { op: '>=', value: 0.98 },
+};
 
 export interface AccuracyPart {
   /** Why the figures are null, when they are. */
@@ -49,7 +68,7 @@ export interface LatencyBenchFile extends LatencyPageResult {
   /** Summary key -> the model its value comes from, or why it is null. */
   summaryNotes: Record<string, string>;
   /** The same ratios for the demo model, where measured. */
-  summaryDemo: Partial<LatencySummary>;
+  summaryDemo: Partial<Record<LatencyRatio, PairedRatio | null>>;
   adapterCaveats: string[];
   method: string;
   quant: QuantPart;
@@ -73,21 +92,14 @@ export function findConfig(configs: readonly RuntimeConfig[], group: ComparisonG
   return configs.find((c) => c.group === group && c.model === model && c.runtime === runtime && c.mode === mode && c.precision === precision);
 }
 
-const ratio = (a: number | null | undefined, b: number | null | undefined) => (a == null || b == null || b === 0 ? null : a / b);
-
-/**
- * Median over rounds of a_i / b_i: the i-th timed trials of two interleaved entries ran next to each other, so their
- * ratio cancels the machine's load drifting between rounds. Falls back to the ratio of medians without pairs.
- */
-export function pairedRatio(a: readonly number[] | undefined, b: readonly number[] | undefined): number | null {
-  if (!a?.length || !b?.length) return null;
-  const n = Math.min(a.length, b.length);
-  const r = Array.from({ length: n }, (_, i) => a[i]! / b[i]!).sort((x, y) => x - y);
-  return n % 2 ? r[n >> 1]! : (r[n / 2 - 1]! + r[n / 2]!) / 2;
+/** a / b of two exact figures (file sizes), as a ratio whose interval is itself. */
+function exactRatio(a: number | undefined, b: number | undefined): PairedRatio | null {
+  if (a === undefined || b === undefined || b === 0) return null;
+  return { ratio: a / b, ci: [a / b, a / b], pairs: 0 };
 }
 
-/** Ratios for one model; null where a side was not measured. */
-export function summaryFor(r: LatencyPageResult, model: ModelKey): Partial<LatencySummary> {
+/** Paired ratios (with intervals) for one model; null where a side was not measured. */
+export function summaryFor(r: LatencyPageResult, model: ModelKey): Partial<Record<LatencyRatio, PairedRatio | null>> {
   const m = r.models.find((x) => x.key === model);
   if (!m) return {};
   const L = String(m.mainLength);
@@ -106,7 +118,7 @@ export function summaryFor(r: LatencyPageResult, model: ModelKey): Partial<Laten
     decodeOursOverOrtWasm: decode(ortc('ortWasm'), ortc('ours')),
     q4DecodeOverF32Decode: decode(f32?.byLength[L], prec('q4')?.byLength[L]),
     q8DecodeOverF32Decode: decode(f32?.byLength[L], prec('q8')?.byLength[L]),
-    q4SizeOverF32: ratio(prec('q4')?.bytes, f32?.bytes),
+    q4SizeOverF32: exactRatio(prec('q4')?.bytes, f32?.bytes),
   };
 }
 
@@ -136,6 +148,7 @@ export const ADAPTER_CAVEATS = [
 ];
 
 const fmt = (x: number | null | undefined, digits = 3) => (x == null ? '-' : Number.isFinite(x) ? x.toPrecision(digits) : String(x));
+const fmtRatio = (p: PairedRatio | null) => (p ? `${fmt(p.ratio)} ${formatCi(p.ci)}` : '-');
 const ms = (x: number | null | undefined) => (x == null ? '-' : x >= 100 ? x.toFixed(0) : x.toFixed(1));
 const mb = (x: number | null | undefined) => (x == null ? '-' : (x / 1e6).toFixed(1));
 
@@ -160,10 +173,15 @@ export function latencyMarkdown(f: LatencyBenchFile): string {
   out.push('', '## Which figures hold only for this adapter', '', ...f.adapterCaveats.map((c) => `- ${c}`), '');
 
   out.push('## Summary', '');
+  const summaryRow = (k: LatencyRatio | 'q4AccuracyDrop' | 'q4AnswerAgreement', ci: Interval | null) => {
+    const t = LATENCY_TARGETS[k];
+    const v = f.summary[k];
+    return [k, fmt(v, 3), formatCi(ci), t ? `${t.op} ${t.value}` : '', t ? verdictText(verdict(v, ci, t)) : '', f.summaryNotes[k] ?? ''];
+  };
   out.push(
     markdownTable(
-      ['metric', 'value', 'from'],
-      Object.entries(f.summary).map(([k, v]) => [k, fmt(v as number | null, 3), f.summaryNotes[k] ?? '']),
+      ['metric', 'value', '95% interval', 'target', 'verdict', 'from'],
+      [...LATENCY_RATIOS.map((k) => summaryRow(k, f.summary[`${k}Ci`])), summaryRow('q4AccuracyDrop', null), summaryRow('q4AnswerAgreement', null)],
     ),
   );
   out.push('');
@@ -187,8 +205,8 @@ export function latencyMarkdown(f: LatencyBenchFile): string {
         ms(t('memvp')),
         ms(t('inputSpace')),
         ms(t('textOnly')),
-        fmt(pairedRatio(samples('inputSpace'), samples('memvp'))),
-        fmt(pairedRatio(samples('memvp'), samples('textOnly'))),
+        fmtRatio(pairedRatio(samples('inputSpace'), samples('memvp'))),
+        fmtRatio(pairedRatio(samples('memvp'), samples('textOnly'))),
         `${fmt(p('inputSpace') / p('memvp'))} / ${fmt(p('memvp') / p('textOnly'))}`,
         String(sweep('memvp')?.byLength[String(L)]?.runs ?? '-'),
       ];

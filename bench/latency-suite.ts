@@ -15,7 +15,7 @@ import { InferenceSession } from '../src/graph/session.js';
 import type { HostTensor } from '../src/graph/tensor.js';
 import { DataType, makeNode, makeSingleNodeModel, makeValueInfo } from '../src/onnx/index.js';
 import type { AdapterFacts } from './report.js';
-import { median, timeInterleaved, uniform, type Timing } from './timing.js';
+import { median, roundOrder, timeInterleaved, uniform, type Timing } from './timing.js';
 import type {
   ComparisonGroup,
   LatencyMode,
@@ -347,6 +347,8 @@ interface Entry {
   name: string;
   runner: Runner;
   length: number;
+  /** At the model's main length (the summary's figures). */
+  main: boolean;
   ids: number[];
   decodeSteps: number;
   trials: Trial[];
@@ -366,7 +368,8 @@ function timingOf(samples: number[], warmup: number): Timing {
 /**
  * Runs every entry in turns (bench/timing.ts timeInterleaved: round i of every entry before round i + 1 of any):
  * its `warmup` untimed rounds (the first one cold, for the compile time), then timed rounds until each entry has
- * `runs` timed trials, or `slowRuns` when its first timed trial took longer than `slowRunMs`.
+ * `runs` timed trials at the main length (`sweepRuns` at other lengths), or `slowRuns` when its first timed trial
+ * took longer than `slowRunMs`; the order reverses every other round.
  */
 /** Runners that have run a trial (their pipelines are compiled). */
 const warmRunners = new WeakSet<Runner>();
@@ -382,14 +385,17 @@ async function interleave(plan: LatencyPlan, entries: Entry[], log: Log): Promis
       if (e.peakAfterFirst === null) e.peakAfterFirst = e.runner.peak();
     },
   });
+  // One round of `es` in turns, backwards every other round (timeInterleaved's order across its runs).
+  const round = (es: Entry[], i: number) => timeInterleaved({ runs: 1, warmup: 0 }, roundOrder(es.length, i).map((j) => timed(es[j]!)));
   const warmups = Math.max(0, ...entries.map((e) => e.warmup));
-  for (let i = 0; i < warmups; i++) await timeInterleaved({ runs: 1, warmup: 0 }, entries.filter((e) => e.warmup > i).map(timed));
-  const first = await timeInterleaved({ runs: 1, warmup: 0 }, entries.map(timed));
-  const target = entries.map((_, j) => (first[j]!.medianMs > plan.slowRunMs ? plan.slowRuns : plan.runs));
-  for (let round = 1; ; round++) {
-    const active = entries.filter((_, j) => target[j]! > round);
+  for (let i = 0; i < warmups; i++) await round(entries.filter((e) => e.warmup > i), i);
+  await round(entries, 0);
+  const firstMs = (e: Entry) => e.trials[e.warmup]!.ttftMs + e.trials[e.warmup]!.decodeMs.reduce((a, b) => a + b, 0);
+  const target = entries.map((e) => (firstMs(e) > plan.slowRunMs ? plan.slowRuns : e.main ? plan.runs : plan.sweepRuns));
+  for (let r = 1; ; r++) {
+    const active = entries.filter((_, j) => target[j]! > r);
     if (!active.length) break;
-    await timeInterleaved({ runs: 1, warmup: 0 }, active.map(timed));
+    await round(active, r);
   }
   for (const e of entries) {
     const t = e.trials.slice(e.warmup);
@@ -536,6 +542,7 @@ export async function runLatencyBench({ plan, log }: LatencyBenchOptions): Promi
       ids: ids.get(length)!,
       decodeSteps: decode ? mp.decodeSteps : 0,
       trials: [],
+      main: length === mp.mainLength,
       warmup: length === mp.mainLength ? plan.warmup : 0,
       cold: null,
       peakAfterFirst: null,

@@ -28,8 +28,10 @@ export interface ModelPlan {
 
 export interface LatencyPlan {
   models: ModelPlan[];
-  /** Timed runs per measurement (the medians' sample size) when one run takes at most `slowRunMs`. */
+  /** Timed runs (pairs of every ratio) per measurement at the main length when one run takes at most `slowRunMs`. */
   runs: number;
+  /** Timed runs at the sweep's other lengths. */
+  sweepRuns: number;
   /** Timed runs when one run takes longer than `slowRunMs`. */
   slowRuns: number;
   slowRunMs: number;
