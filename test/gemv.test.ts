@@ -1,3 +1,5 @@
+// Catches a wrong index, bound or epilogue term in the decode GEMV (shaders/gemv.wgsl): every M = 1..4, odd N and K,
+// B plain and transposed, batches, against the plain matmul reference.
 import { describe, expect, it } from 'vitest';
 import { KernelShapeError, Step, type GpuContext } from '../src/gpu/index.js';
 import type { Activation } from '../src/kernels/activation.js';
@@ -42,6 +44,26 @@ describe('gemv kernel', () => {
     const ctx = await gpu();
     await run(ctx, 1, 37, 19, false, 100, 'gelu_tanh', true);
     await run(ctx, 3, 37, 19, true, 101, 'silu', true);
+  });
+
+  it('batches A and B, and broadcasts either one', async () => {
+    const ctx = await gpu();
+    const [M, N, K] = [2, 9, 13];
+    for (const [batchA, batchB, transB] of [[3, 3, false], [3, 1, true], [1, 3, false]] as const) {
+      const batch = Math.max(batchA, batchB);
+      const as = randn(batchA * M * K, 200 + batch);
+      const bs = randn(batchB * N * K, 300 + batch);
+      const a = upload(ctx, as, batchA > 1 ? [batchA, M, K] : [M, K]);
+      const b = upload(ctx, bs, [...(batchB > 1 ? [batchB] : []), ...(transB ? [N, K] : [K, N])]);
+      const c = empty(ctx, [batch, M, N]);
+      const step = new Step(ctx);
+      recordGemv(ctx, step, a, b, c, { transB });
+      await step.submit();
+      const part = (x: Float32Array, count: number, i: number, size: number) => x.subarray((count > 1 ? i : 0) * size, ((count > 1 ? i : 0) + 1) * size);
+      const expected = Array.from({ length: batch }, (_, i) => [...matmulReference(part(as, batchA, i, M * K), part(bs, batchB, i, N * K), { M, N, K }, { transB })]).flat();
+      expectClose(await readF32(ctx, c), expected, 1e-4, 1e-4, `gemv batch A ${batchA} B ${batchB} transB=${transB}`);
+      release(ctx, a, b, c);
+    }
   });
 
   it('rejects more than 4 rows and mismatched shapes', async () => {
