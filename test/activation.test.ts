@@ -1,3 +1,5 @@
+// Catches a wrong formula or constant in an activation (SiLU, GELU erf and tanh, QuickGELU) or a missed tail element
+// of the activation kernel.
 import { describe, expect, it } from 'vitest';
 import { Step } from '../src/gpu/index.js';
 import { activationReference, recordActivation, type Activation } from '../src/kernels/activation.js';

@@ -1,3 +1,5 @@
+// Catches an argmax kernel that breaks ties towards a later index, ranks NaN, +-inf or -0 wrongly, or skips part of a
+// row.
 import { describe, expect, it } from 'vitest';
 import { KernelShapeError, Step, numel, type GpuContext, type GpuTensor } from '../src/gpu/index.js';
 import { argmaxReference, recordArgmax } from '../src/kernels/argmax.js';

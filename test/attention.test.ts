@@ -1,3 +1,5 @@
+// Catches wrong causal masking, score scale, GQA head mapping, online-softmax merging or KV-cache appends in the
+// attention kernels.
 import { describe, expect, it } from 'vitest';
 import { KernelShapeError, Step, type GpuContext } from '../src/gpu/index.js';
 import { attentionReference, recordAttention } from '../src/kernels/attention.js';

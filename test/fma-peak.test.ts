@@ -1,3 +1,5 @@
+// Catches an FMA peak kernel that does not do the work the kernel benchmark credits it with (its sums against the
+// reference).
 import { describe, expect, it } from 'vitest';
 import { KernelShapeError, Step } from '../src/gpu/index.js';
 import { empty, readF32, release } from '../src/kernels/common.js';

@@ -1,3 +1,5 @@
+// Catches a wrong unpack, scale, zero point, K tail or epilogue term in the 4/8-bit matmul and GEMV kernels, and
+// wrong block quantization.
 import { describe, expect, it } from 'vitest';
 import { KernelShapeError, Step, type GpuContext } from '../src/gpu/index.js';
 import { empty, readF32, release, upload } from '../src/kernels/common.js';

@@ -1,3 +1,5 @@
+// Catches a wrong index, tile edge, batch stride, transposed-B read or epilogue term (alpha, bias, activation,
+// residual) in the f32 matmul.
 import { describe, expect, it } from 'vitest';
 import { KernelShapeError, Step, type GpuContext } from '../src/gpu/index.js';
 import type { Activation } from '../src/kernels/activation.js';

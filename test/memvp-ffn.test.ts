@@ -1,3 +1,5 @@
+// Catches a wrong gate, memory branch, mask, scale s, bias, residual or quantized tile in the fused MemVP FFN kernels
+// (both passes, keys layout).
 import { describe, expect, it } from 'vitest';
 import { KernelShapeError, Step, type GpuContext, type GpuTensor } from '../src/gpu/index.js';
 import { activationRef } from '../src/kernels/activation.js';

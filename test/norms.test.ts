@@ -1,3 +1,5 @@
+// Catches a wrong mean, variance, epsilon, weight or bias term, or a lost element of a row, in the RMSNorm and
+// LayerNorm kernels.
 import { describe, expect, it } from 'vitest';
 import { KernelShapeError, Step } from '../src/gpu/index.js';
 import { empty, readF32, release, upload } from '../src/kernels/common.js';

@@ -1,3 +1,5 @@
+// Catches elementwise ops whose kernels differ from the host evaluation: broadcasting, integer semantics, comparisons
+// at equality, edge values.
 import { describe, expect, it } from 'vitest';
 import { KernelShapeError, Step } from '../src/gpu/index.js';
 import type { AttrValue } from '../src/graph/ir.js';

@@ -1,3 +1,5 @@
+// Catches wrong indices in the movement ops and their kernels (copy_nd strides and wraps, Gather's negative indices,
+// Trilu's diagonal).
 import { describe, expect, it } from 'vitest';
 import '../src/graph/ops/movement.js';
 import { KernelShapeError, Step, numel, type GpuContext, type GpuTensor } from '../src/gpu/index.js';

@@ -1,3 +1,5 @@
+// Catches wrong axes, keepdims, odometer steps, means, LogSumExp or ArgMax ties in the reduce ops, and wrong CumSum
+// scans.
 import { describe, expect, it } from 'vitest';
 import { KernelShapeError, Step } from '../src/gpu/index.js';
 import type { AttrValue } from '../src/graph/ir.js';

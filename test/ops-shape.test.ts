@@ -1,3 +1,5 @@
+// Catches wrong shape arithmetic in the shape ops (ONNX cases and host evaluation), on the GPU and in constant
+// folding.
 import { describe, expect, it } from 'vitest';
 import '../src/graph/ops/shape.js';
 import type { AttrValue } from '../src/graph/ir.js';

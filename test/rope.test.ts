@@ -1,3 +1,5 @@
+// Catches a wrong rotation sign, pair index, position offset, cos/sin table stride or range reduction in the RoPE
+// kernel.
 import { describe, expect, it } from 'vitest';
 import { KernelShapeError, Step } from '../src/gpu/index.js';
 import { empty, readF32, release, upload } from '../src/kernels/common.js';

@@ -1,3 +1,5 @@
+// Catches a Sort-of-CLEVR generator, question set or split that drifts from docs/TASK.md (seeded scenes, answers,
+// split sizes).
 import { describe, expect, it } from 'vitest';
 import {
   COLOR_NAMES,

@@ -1,3 +1,5 @@
+// Catches a softmax kernel that rescales shares wrongly, loses an element or a row past the first grid dimension, or
+// overflows on large logits.
 import { describe, expect, it } from 'vitest';
 import { KernelShapeError, Step } from '../src/gpu/index.js';
 import { empty, readF32, release, upload } from '../src/kernels/common.js';
