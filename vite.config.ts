@@ -1,8 +1,23 @@
-import { defineConfig, type UserConfig } from 'vite';
+import { builtinModules } from 'node:module';
+import { defineConfig, type Plugin, type UserConfig } from 'vite';
 
-// Node-only modules that the runtime imports dynamically behind an `isNode` check: browser bundles leave them out
-// (and the library keeps working in Node, where they exist).
-const NODE_ONLY = ['webgpu', /^node:/];
+// Node's modules, which the runtime (and onnxruntime-web's WASM module) import behind a Node check: browser bundles
+// leave them out (and the library keeps working in Node, where they exist).
+const NODE_ONLY = [/^node:/, ...builtinModules];
+
+// onnxruntime-web's bundle carries its WASM module's JS inside, but uses that copy only for a page of the same
+// origin; elsewhere (Node, where file: URLs have no origin) it imports ort-wasm-simd-threaded.jsep.mjs from beside
+// itself. Emitting that file as a chunk next to the bundle's chunk lets Vite point its `new URL(.wasm,
+// import.meta.url)` at the one emitted .wasm.
+const ORT_WASM_MODULE = 'ort-wasm-simd-threaded.jsep.mjs';
+function ortWasmModule(): Plugin {
+  return {
+    name: 'memvp:ort-wasm-module',
+    buildStart() {
+      this.emitFile({ type: 'chunk', id: `onnxruntime-web/${ORT_WASM_MODULE}`, fileName: `chunks/${ORT_WASM_MODULE}` });
+    },
+  };
+}
 
 // Three builds, all into dist/ (`npm run build` runs them all):
 // - `vite build --mode node`: the Node CLI (dist/node/cli.js, dependencies left as imports);
@@ -35,6 +50,10 @@ export default defineConfig(({ mode }): UserConfig => {
     return {
       publicDir: false,
       base: './',
+      // process.env stays process.env (Vite would make it `{}`): in Node the SwiftShader set-up
+      // (src/gpu/node-webgpu.ts) has to reach Dawn through it; browsers never run that code.
+      environments: { client: { keepProcessEnv: true } },
+      plugins: [ortWasmModule()],
       build: {
         outDir: 'dist',
         emptyOutDir: false,

@@ -2,6 +2,7 @@
 // so SwiftShader's driver (shipped with Chromium) is added to the Vulkan loader's list before Dawn starts.
 import { existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { nodeWebgpu } from '../platform.js';
 
 const SWIFTSHADER_ICDS = [
   '/usr/lib/chromium/vk_swiftshader_icd.json',
@@ -22,10 +23,7 @@ export async function createNodeGpu(): Promise<GPU> {
     if (icd) env.VK_ADD_DRIVER_FILES = icd;
   }
   env.XDG_RUNTIME_DIR ??= tmpdir();
-  const mod = (await import(/* @vite-ignore */ 'webgpu')) as {
-    create: (flags: string[]) => GPU;
-    globals: Record<string, unknown>;
-  };
+  const mod = await nodeWebgpu();
   // GPUBufferUsage, GPUMapMode, ... are globals in browsers; Dawn's binding exports them instead.
   for (const [k, v] of Object.entries(mod.globals)) {
     if (!(k in globalThis)) (globalThis as Record<string, unknown>)[k] = v;
