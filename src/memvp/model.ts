@@ -1,14 +1,14 @@
 // MemVP.load and model.answer: a model package on one backend, images encoded once and reused, and a generation
 // loop over the decoder with its KV cache kept by the engine. Calls run one at a time in arrival order (a queue),
 // so two answers never interleave their steps and the buffer pool sees one sequence at a time.
-import { Tokenizer } from '@huggingface/tokenizers';
 import { Rng } from '../rng.js';
 import { createEngine, type BackendName, type Engine, type GpuBytes } from './engine.js';
-import { BackendError, MemVPError, ModelLoadError, OptionError, QuestionError, checkAborted } from './errors.js';
+import { BackendError, MemVPError, OptionError, checkAborted } from './errors.js';
 import { checkGraphs, graphFiles, type GraphFiles } from './graphs.js';
 import { imageToPixels, type ImageInput } from './image.js';
 import type { Manifest } from './manifest.js';
 import { fetchFiles, loadManifest } from './package.js';
+import { PromptEncoder } from './prompt.js';
 import { Sequence, type StepOutput } from './sequence.js';
 
 export type Mode = 'memvp' | 'input-space' | 'text-only';
@@ -130,7 +130,7 @@ export class MemVP {
   private constructor(
     readonly manifest: Manifest,
     private readonly engine: Engine<unknown>,
-    private readonly tokenizer: Tokenizer,
+    private readonly prompt: PromptEncoder,
   ) {
     this.backend = engine.backend;
     this.files = graphFiles(manifest);
@@ -151,12 +151,7 @@ export class MemVP {
       onWarning: options.onWarning,
       onProgress: (stage, loaded, total, file) => onProgress?.({ stage, loaded, total, file }),
     });
-    let tokenizer: Tokenizer;
-    try {
-      tokenizer = new Tokenizer(JSON.parse(new TextDecoder().decode(bytes.get(manifest.tokenizer))), {});
-    } catch (e) {
-      throw new ModelLoadError(`${manifest.tokenizer} is not a usable tokenizer.json: ${(e as Error).message}`, { cause: e });
-    }
+    const prompt = new PromptEncoder(bytes.get(manifest.tokenizer)!, manifest);
     checkAborted(signal, 'loading the model');
     const graphBytes = new Map(graphs.map((f) => [f, bytes.get(f)!]));
     // Upload progress counts each graph file's bytes in proportion to how much of its weights is on the backend.
@@ -171,7 +166,7 @@ export class MemVP {
         onProgress?.({ stage: 'upload', loaded, total: uploadTotal, file });
       },
     });
-    const model = new MemVP(manifest, engine, tokenizer);
+    const model = new MemVP(manifest, engine, prompt);
     try {
       await model.warmUp(onProgress, signal);
     } catch (e) {
@@ -239,7 +234,7 @@ export class MemVP {
     const mode = o.mode ?? 'memvp';
     const maxTokens = o.maxTokens ?? DEFAULT_MAX_TOKENS;
     const mask = this.checkOptions(o, mode, maxTokens);
-    const ids = this.promptIds(question, mode, maxTokens);
+    const ids = this.prompt.ids(question, mode === 'input-space' ? this.manifest.memvp.visualTokens : 0, maxTokens);
     checkAborted(o.signal, 'answer');
     await this.engine.recover();
 
@@ -274,7 +269,7 @@ export class MemVP {
       for (;;) {
         const id = pick(out.logits, o, rng);
         if (id === this.manifest.eosId) break;
-        const token = this.tokenizer.decode([id]);
+        const token = this.prompt.tokenizer.decode([id]);
         tokenIds.push(id);
         tokens.push(token);
         if (out.scores) scores.push(out.scores);
@@ -286,7 +281,7 @@ export class MemVP {
       const t3 = now();
       const { manifest } = this;
       return {
-        text: tokenIds.length ? this.tokenizer.decode(tokenIds, { skip_special_tokens: true }).trim() : '',
+        text: tokenIds.length ? this.prompt.tokenizer.decode(tokenIds, { skip_special_tokens: true }).trim() : '',
         tokens,
         tokenIds,
         mode,
@@ -322,24 +317,6 @@ export class MemVP {
       mask[i] = 0;
     }
     return mask;
-  }
-
-  /** The prompt's token ids (bos first); QuestionError when empty or when it and the answer exceed the positions. */
-  private promptIds(question: string, mode: Mode, maxTokens: number): number[] {
-    const text = typeof question === 'string' ? question.trim() : '';
-    if (!text) throw new QuestionError('the question is empty');
-    const { promptTemplate, bosId, lm, memvp } = this.manifest;
-    const ids = [...this.tokenizer.encode(promptTemplate.replace('{question}', () => text)).ids];
-    if (ids[0] !== bosId) ids.unshift(bosId);
-    const visual = mode === 'input-space' ? memvp.visualTokens : 0;
-    // The last answer token is never fed back, so it takes no position.
-    const needed = visual + ids.length + maxTokens - 1;
-    if (needed > lm.maxPositions) {
-      throw new QuestionError(
-        `the question is too long: its prompt is ${ids.length} tokens; with ${visual} visual tokens and up to ${maxTokens} answer tokens it needs ${needed} positions, but the model has ${lm.maxPositions}`,
-      );
-    }
-    return ids;
   }
 
   private stateOf(image: EncodedImage): ImageState {
