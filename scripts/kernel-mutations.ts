@@ -64,12 +64,12 @@ export const KERNEL_MUTATIONS: KernelMutation[] = [
   { kernel: 'memvp_ffn_up', kind: 'bias', what: 'b1 dropped', find: 'if (HAS_B1) { v += bias; }', replace: 'if (HAS_B1) { v += 0.0 * bias; }', tests: FFN },
   { kernel: 'memvp_ffn_up', kind: 'operand', what: 'act(W3 u) * W1 u instead of act(W1 u) * W3 u', find: 'if (GATED) { return act4(v) * g; }', replace: 'if (GATED) { return act4(g) * v; }', tests: FFN },
   { kernel: 'memvp_ffn_up', kind: 'dropped term', what: 'the memory scale s dropped', find: '= params.s * keep * p;', replace: '= keep * p;', tests: FFN },
-  { kernel: 'memvp_ffn_up', kind: 'bound', what: 'memory entry n (padding) kept', find: 'var keep = select(vec4<f32>(0.0), vec4<f32>(1.0), ids < vec4<u32>(n));', replace: 'var keep = select(vec4<f32>(0.0), vec4<f32>(1.0), ids <= vec4<u32>(n));', tests: FFN },
+  { kernel: 'memvp_ffn_up', kind: 'bound', what: 'memory entry n (padding) kept', find: 'var keep = select(vec4<f32>(0.0), vec4<f32>(1.0), ids < vec4<u32>(n));', replace: 'var keep = select(vec4<f32>(0.0), vec4<f32>(1.0), ids <= vec4<u32>(n));', tests: FFN, expect: 'equivalent', why: 'the padding key is zero (memvp_keys_t zeroes it) and every activation has act(0) = 0, so the kept column is 0 anyway' },
   { kernel: 'memvp_ffn_up', kind: 'index', what: 'gate row 3 takes row 2\'s W1 sums', find: 'if (row0 + 3u < L) { gate_row(row0 + 3u, jt, a.r3, g.r3); }', replace: 'if (row0 + 3u < L) { gate_row(row0 + 3u, jt, a.r2, g.r3); }', tests: FFN },
-  { kernel: 'memvp_ffn_up', kind: 'bound', what: 'decode: the second gate tile starts at floor(gateTiles / 2)', find: 'let jt2 = jt + (params.gateTiles + 1u) / 2u;', replace: 'let jt2 = jt + params.gateTiles / 2u;', tests: FFN },
+  { kernel: 'memvp_ffn_up', kind: 'bound', what: 'decode: the second gate tile starts at floor(gateTiles / 2)', find: 'let jt2 = jt + (params.gateTiles + 1u) / 2u;', replace: 'let jt2 = jt + params.gateTiles / 2u;', tests: FFN, expect: 'equivalent', why: 'with an odd number of gate tiles the middle tile is computed twice (same value) and every tile is still written' },
   { kernel: 'memvp_ffn_up', kind: 'index', what: 'f32 wUp: 4th k of a step reads row k + 2', find: 'let r3 = bitcast<vec4<f32>>(w[wb + 3u * N4]);', replace: 'let r3 = bitcast<vec4<f32>>(w[wb + 2u * N4]);', tests: FFN },
   { kernel: 'memvp_ffn_up', kind: 'index', what: 'the mask read one entry late', find: 'let m0 = params.maskAt;', replace: 'let m0 = params.maskAt + 1u;', tests: FFN },
-  { kernel: 'memvp_ffn_up', kind: 'bound', what: 'scores: the 4th entry of a tile written at n too', find: 'if (e0 + 3u < n) { scores[o + 3u] = p.w; }', replace: 'if (e0 + 3u <= n) { scores[o + 3u] = p.w; }', tests: FFN },
+  { kernel: 'memvp_ffn_up', kind: 'bound', what: 'scores: the 4th entry of a tile written at n too', find: 'if (e0 + 3u < n) { scores[o + 3u] = p.w; }', replace: 'if (e0 + 3u <= n) { scores[o + 3u] = p.w; }', tests: FFN, why: 'the stray write puts act(0) = 0 on the next row\'s entry 0, which that row\'s own invocation also writes (a race the right value won here), or past the end in the pool buffer\'s slack, which the test does not read; the kernel\'s exact [L, n] shape check leaves no room for a guard region' },
 
   // ---------------------------------------------------------------------------------------------- memvp_ffn_down
   { kernel: 'memvp_ffn_down', kind: 'bias', what: 'b2 dropped', find: 'if (HAS_B2) { y += b2[jt]; }', replace: 'if (HAS_B2) { y += 0.0 * b2[jt]; }', tests: FFN },
@@ -119,7 +119,7 @@ export const KERNEL_MUTATIONS: KernelMutation[] = [
   // --------------------------------------------------------------------------------------------------- softmax
   { kernel: 'softmax', kind: 'operand', what: 'outputs scaled by the share max, not the row max', find: 'y[base + j] = exp(x[base + j] - stats.x) * inv;', replace: 'y[base + j] = exp(x[base + j] - m) * inv;', tests: ['test/softmax.test.ts'] },
   { kernel: 'softmax', kind: 'bound', what: 'the max skips the last element', find: 'for (var j = lid; j < c; j += RED_WG) { m = max(m, x[base + j]); }', replace: 'for (var j = lid; j + 1u < c; j += RED_WG) { m = max(m, x[base + j]); }', tests: ['test/softmax.test.ts'] },
-  { kernel: 'softmax', kind: 'index', what: 'rows past the first grid row of workgroups misplaced', find: 'let row = wid.x + wid.y * groups.x;', replace: 'let row = wid.x + wid.y * max(groups.x, 2u) - wid.y;', tests: ['test/softmax.test.ts'] },
+  { kernel: 'softmax', kind: 'index', what: 'rows past the first grid row of workgroups misplaced', find: 'let row = wid.x + wid.y * groups.x;', replace: 'let row = wid.x + wid.y * max(groups.x, 2u) - wid.y;', tests: ['test/softmax.test.ts'], expect: 'equivalent', why: 'the second grid row starts one row early but still reaches every row (one twice, same value): a shift, not a loss' },
   { kernel: 'reduce', kind: 'operand', what: 'softmax merge: the second share not rescaled', find: 'fa.y * exp(fa.x - m) + fb.y * exp(fb.x - m)', replace: 'fa.y * exp(fa.x - m) + fb.y', tests: ['test/softmax.test.ts'] },
   { kernel: 'reduce', kind: 'operand', what: 'argmax merge: ties go to the larger index', find: 'b.x > a.x || (b.x == a.x && b.y < a.y)', replace: 'b.x > a.x || (b.x == a.x && b.y > a.y)', tests: ['test/argmax.test.ts'] },
 
@@ -145,7 +145,7 @@ export const KERNEL_MUTATIONS: KernelMutation[] = [
 
   // ------------------------------------------------------------------------------------------------ activation
   { kernel: 'activations', kind: 'constant', what: 'QuickGELU 1.702 -> 1.72', find: 'case 4u: { return x * sigmoid(1.702 * x); }', replace: 'case 4u: { return x * sigmoid(1.72 * x); }', tests: ['test/activation.test.ts'] },
-  { kernel: 'activations', kind: 'epsilon', what: 'erf GELU: 1/sqrt(2) to 4 digits', find: 'erf_approx(x * 0.7071067811865476)', replace: 'erf_approx(x * 0.7071)', tests: ['test/activation.test.ts'] },
+  { kernel: 'activations', kind: 'epsilon', what: 'erf GELU: 1/sqrt(2) to 4 digits', find: 'erf_approx(x * 0.7071067811865476)', replace: 'erf_approx(x * 0.7071)', tests: ['test/activation.test.ts'], why: 'moves GELU by at most ~2.5e-6, inside the test\'s 2e-6 + 1e-5 relative tolerance (the 1.5e-7 erf approximation and the adapter\'s exp need room); a precision-level bug, not a formula one' },
   { kernel: 'activations', kind: 'constant', what: 'tanh GELU: cubic coefficient 0.044715 -> 0.04', find: '(x + 0.044715 * x * x * x)', replace: '(x + 0.04 * x * x * x)', tests: ['test/activation.test.ts'] },
 
   // -------------------------------------------------------------------------------------------------- op_* ops

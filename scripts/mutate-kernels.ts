@@ -172,6 +172,8 @@ const file = {
   tried: results.length - count('not applied'),
   caught: count('caught'),
   survived: count('survived'),
+  /** Survivors marked equivalent (no output can change): not gaps in the tests. */
+  survivedEquivalent: survivors.filter((r) => r.expect === 'equivalent').length,
   notApplied: count('not applied'),
   results,
 };
@@ -181,4 +183,4 @@ console.log(`\n${markdownTable(['kernel', 'mutations', 'caught', 'survived', 'no
 if (survivors.length) {
   console.log(markdownTable(['survivor', 'kind', 'expected', 'why'], survivors.map((r) => [`${r.kernel}: ${r.what}`, r.kind, r.expect ?? 'no', r.why ?? ''])));
 }
-console.log(`\n${file.caught} of ${file.tried} mutations caught, ${file.survived} survived, ${file.notApplied} not applied (${file.elapsedSeconds} s) -> ${args.out}`);
+console.log(`\n${file.caught} of ${file.tried} mutations caught, ${file.survived} survived (${file.survivedEquivalent} of them equivalent), ${file.notApplied} not applied (${file.elapsedSeconds} s) -> ${args.out}`);
