@@ -10,3 +10,4 @@ import './unary-math.js';
 import './loss.js';
 import './elementwise-extra.js';
 import './indexing.js';
+import './pool.js';
