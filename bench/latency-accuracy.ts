@@ -12,19 +12,12 @@ import { generateScene, questionsFor, renderScene, seedFor, type SplitName } fro
 /** `memvp eval --split SPLIT --limit IMAGES --model DIR --mode memvp --json FILE`, in this process. */
 export async function evalAccuracy(modelDir: string, split: SplitName, images: number): Promise<EvalResult> {
   const json = join(tmpdir(), `memvp-bench-eval-${process.pid}-${Date.now()}.json`);
-  const options = new Map<string, string | true>([
-    ['split', split],
-    ['limit', String(images)],
-    ['model', modelDir],
-    ['mode', 'memvp'],
-    ['backend', 'webgpu'],
-    ['json', json],
-  ]);
+  const argv = ['--split', split, '--limit', String(images), '--model', modelDir, '--mode', 'memvp', '--backend', 'webgpu', '--json', json];
   // The eval prints its JSON to stdout; the benchmark's own output stays readable without it.
   const log = console.log;
   console.log = () => undefined;
   try {
-    const code = await evalCommand({ positional: [], options });
+    const code = await evalCommand(argv);
     if (code !== 0) throw new Error(`memvp eval exited with ${code}`);
   } finally {
     console.log = log;
