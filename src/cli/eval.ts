@@ -4,17 +4,16 @@
 // answer word.
 import { writeFile } from 'node:fs/promises';
 import { SPLITS, evaluateSplit, type SplitName } from '../tasks/sortofclevr/index.js';
-import { numberOption, UsageError, type Args } from './args.js';
-import { loadModel, modeOption, stringOption } from './answer.js';
+import { loadModel, MODEL_FLAGS, modelChoice } from './answer.js';
+import { choiceFlag, numberFlag, parseFlags } from './options.js';
 
-export async function evalCommand(args: Args): Promise<number> {
-  const split = (stringOption(args, 'split') ?? 'test') as SplitName;
-  if (!(split in SPLITS)) throw new UsageError(`--split must be one of ${Object.keys(SPLITS).join(', ')}, got "${split}"`);
-  const images = Math.min(numberOption(args, 'limit', SPLITS[split].images), SPLITS[split].images);
-  if (!Number.isInteger(images) || images < 1) throw new UsageError(`--limit must be a positive integer (images), got ${images}`);
-  const mode = modeOption(args);
-  const json = stringOption(args, 'json');
-  const model = await loadModel(args);
+export async function evalCommand(argv: string[]): Promise<number> {
+  const { values } = parseFlags(argv, { split: { type: 'string' }, limit: { type: 'string' }, json: { type: 'string' }, ...MODEL_FLAGS });
+  const split = choiceFlag(values.split, 'split', Object.keys(SPLITS) as SplitName[], 'test');
+  const images = numberFlag(values.limit, 'limit', SPLITS[split].images, { min: 1, max: SPLITS[split].images, integer: true });
+  const choice = modelChoice(values);
+  const { mode } = choice;
+  const model = await loadModel(choice);
   const t0 = performance.now();
   try {
     const result = await evaluateSplit(model, {
@@ -29,7 +28,7 @@ export async function evalCommand(args: Args): Promise<number> {
     process.stderr.write('\n');
     const text = JSON.stringify(result, null, 1);
     console.log(text);
-    if (json) await writeFile(json, text + '\n');
+    if (values.json) await writeFile(values.json, text + '\n');
     return 0;
   } finally {
     model.dispose();

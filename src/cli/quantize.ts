@@ -4,22 +4,29 @@ import { stat } from 'node:fs/promises';
 import type { QuantBits } from '../kernels/quant.js';
 import { formatPackageReport, formatQuantizeReport } from '../quant/index.js';
 import { quantizeFile, quantizePackage } from '../quant/package.js';
-import { numberOption, UsageError, type Args } from './args.js';
+import { choiceFlag, numberFlag, parseFlags, UsageError } from './options.js';
 
-export async function quantizeCommand(args: Args): Promise<number> {
-  const [input, output, extra] = args.positional;
+const BITS = ['4', '8'] as const;
+
+export async function quantizeCommand(argv: string[]): Promise<number> {
+  const { values, positionals } = parseFlags(
+    argv,
+    { bits: { type: 'string' }, 'vision-bits': { type: 'string' }, block: { type: 'string' }, symmetric: { type: 'boolean' }, 'skip-embeddings': { type: 'boolean' } },
+    true,
+  );
+  const [input, output, extra] = positionals;
   if (!input || !output || extra !== undefined) throw new UsageError('quantize needs IN and OUT (two .onnx files, or two package directories)');
-  if (!args.options.has('bits')) throw new UsageError('quantize needs --bits 4 or --bits 8');
+  if (values.bits === undefined) throw new UsageError('quantize needs --bits 4 or --bits 8');
   const options = {
-    bits: numberOption(args, 'bits', 0) as QuantBits,
-    blockSize: numberOption(args, 'block', 32),
-    symmetric: args.options.has('symmetric'),
-    skipEmbeddings: args.options.has('skip-embeddings'),
+    bits: Number(choiceFlag(values.bits, 'bits', BITS, '4')) as QuantBits,
+    blockSize: numberFlag(values.block, 'block', 32, { min: 1, max: 1 << 16, integer: true }),
+    symmetric: values.symmetric === true,
+    skipEmbeddings: values['skip-embeddings'] === true,
   };
   const isDir = await stat(input).then((s) => s.isDirectory(), () => false);
-  if (args.options.has('vision-bits') && !isDir) throw new UsageError('--vision-bits is for model packages (IN a directory)');
+  if (values['vision-bits'] !== undefined && !isDir) throw new UsageError('--vision-bits is for model packages (IN a directory)');
   if (isDir) {
-    const visionBits = args.options.has('vision-bits') ? (numberOption(args, 'vision-bits', 0) as QuantBits) : undefined;
+    const visionBits = values['vision-bits'] === undefined ? undefined : (Number(choiceFlag(values['vision-bits'], 'vision-bits', BITS, '4')) as QuantBits);
     const pkg = await quantizePackage(input, output, { ...options, visionBits });
     console.log(formatPackageReport(pkg));
     console.log(`wrote ${pkg.dir} (${pkg.manifest.name}, dtype ${pkg.manifest.dtype})`);
