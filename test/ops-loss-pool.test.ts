@@ -94,7 +94,7 @@ describe('op_pool kernel', () => {
     const ctx = await gpu();
     for (const [c, { shape, o: partial }] of cases.entries()) {
       const k = shape.length - 2;
-      const fill = (v: number[] | undefined, d: number) => v ?? new Array<number>(k).fill(d);
+      const fill = (v: readonly number[] | undefined, d: number) => v ?? new Array<number>(k).fill(d);
       for (const mode of ['max', 'average', 'lp'] as const) {
         const o: PoolOptions = {
           ...base, ...partial, mode,

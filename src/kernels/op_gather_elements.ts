@@ -3,6 +3,7 @@
 import code from '../../shaders/op_gather_elements.wgsl?raw';
 import { numel, shapeStr, type GpuContext, type GpuTensor, type PipelineSpec, type Step } from '../gpu/index.js';
 import { check, checkTensor, grid1d } from './common.js';
+import { contiguousStrides } from './op_bcast.js';
 import { defineKernel } from './shader.js';
 import { uniformLayout } from './uniforms.js';
 
@@ -36,12 +37,6 @@ export function axisIndex(raw: number, dim: number): number {
   return Math.min(Math.max(raw < 0 ? raw + dim : raw, 0), dim - 1);
 }
 
-export function strides(dims: readonly number[]): number[] {
-  const s = new Array<number>(dims.length).fill(1);
-  for (let k = dims.length - 2; k >= 0; k--) s[k] = s[k + 1]! * dims[k + 1]!;
-  return s;
-}
-
 export interface ElementsSpec {
   readonly scatter: boolean;
   readonly reduction: ScatterReduction;
@@ -73,7 +68,7 @@ export function recordGatherElements(ctx: GpuContext, step: Step, s: ElementsSpe
   step.dispatch({
     pipeline: gatherElementsPipeline(s),
     label,
-    uniforms: gatherElementsKernel.pack({ n, rank, axis, axis_dim: data.shape[axis]!, dims: indices.shape, data_strides: strides(data.shape) }),
+    uniforms: gatherElementsKernel.pack({ n, rank, axis, axis_dim: data.shape[axis]!, dims: indices.shape, data_strides: contiguousStrides(data.shape) }),
     buffers: [src.buffer, indices.buffer, out.buffer],
     workgroups: grid1d(ctx, Math.ceil(n / 256)),
   });
@@ -81,8 +76,8 @@ export function recordGatherElements(ctx: GpuContext, step: Step, s: ElementsSpe
 
 /** The same on the CPU: returns gathered values, or data with the updates scattered into a copy. */
 export function gatherElementsReference(s: ElementsSpec, data: ArrayLike<number>, dataShape: readonly number[], indices: ArrayLike<number>, indicesShape: readonly number[], axis: number, updates?: ArrayLike<number>): number[] {
-  const ds = strides(dataShape);
-  const is = strides(indicesShape);
+  const ds = contiguousStrides(dataShape);
+  const is = contiguousStrides(indicesShape);
   const out = s.scatter ? Array.from(data) : new Array<number>(indices.length);
   for (let i = 0; i < indices.length; i++) {
     let at = 0;

@@ -2,7 +2,8 @@
 import code from '../../shaders/op_gather_nd.wgsl?raw';
 import { numel, shapeStr, type GpuContext, type GpuTensor, type PipelineSpec, type Step } from '../gpu/index.js';
 import { check, checkTensor, grid1d } from './common.js';
-import { ND_MAX_RANK, axisIndex, scatterCombine, scatterConstants, strides, type ScatterReduction } from './op_gather_elements.js';
+import { contiguousStrides } from './op_bcast.js';
+import { ND_MAX_RANK, axisIndex, scatterCombine, scatterConstants, type ScatterReduction } from './op_gather_elements.js';
 import { defineKernel } from './shader.js';
 import { uniformLayout } from './uniforms.js';
 
@@ -53,7 +54,7 @@ function layout(label: string, data: readonly number[], indices: readonly number
   const k = indices.at(-1)!;
   check(k >= 1 && b + k <= data.length && k <= ND_MAX_RANK, label, () => `index tuples of ${k} do not address data of rank ${data.length} after ${b} batch dims`);
   check(data.slice(0, b).every((d, i) => d === indices[i]), label, () => 'the batch dims of data and indices differ');
-  const ds = strides(data);
+  const ds = contiguousStrides(data);
   const tuples = numel(indices.slice(0, -1));
   return {
     k,

@@ -11,3 +11,4 @@ import './loss.js';
 import './elementwise-extra.js';
 import './indexing.js';
 import './pool.js';
+import './rearrange.js';
