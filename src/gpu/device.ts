@@ -131,14 +131,22 @@ export class GpuContext {
     }
     const validation = await this.device.popErrorScope();
     const oom = await this.device.popErrorScope();
-    if (thrown !== undefined) {
-      if (thrown instanceof GpuError) throw thrown;
-      throw new GpuValidationError(`${what}: ${(thrown as Error)?.message ?? String(thrown)}`, { cause: thrown });
-    }
+    if (thrown !== undefined) throw this.typedError(what, thrown);
     if (oom) throw new GpuOutOfMemoryError(`${what}: out of GPU memory: ${oom.message}`);
     if (validation) throw new GpuValidationError(`${what}: ${validation.message}`);
     this.assertAlive();
     return result!;
+  }
+
+  /**
+   * What a failed device call becomes: a GpuError as it is, DeviceLostError once the device is gone (a lost device
+   * fails calls with the implementation's own exceptions, e.g. a DOMException from mapAsync), else a
+   * GpuValidationError whose message starts with `what`.
+   */
+  typedError(what: string, e: unknown): GpuError {
+    if (e instanceof GpuError) return e;
+    if (this.lost) return this.lostError();
+    return new GpuValidationError(`${what}: ${(e as Error)?.message ?? String(e)}`, { cause: e });
   }
 
   destroy(): void {

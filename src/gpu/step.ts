@@ -104,7 +104,11 @@ export class Step {
   /** Bytes [offset, offset+size) of `src` as they are after this step has run. */
   read(src: GPUBuffer, size: number, offset = 0): Promise<ArrayBuffer> {
     const staging = this.ctx.buffers.acquireReadback(Math.ceil(size / 4) * 4);
-    return new Promise((resolve, reject) => this.ops.push({ kind: 'read', src, offset, size, staging, resolve, reject }));
+    const bytes = new Promise<ArrayBuffer>((resolve, reject) => this.ops.push({ kind: 'read', src, offset, size, staging, resolve, reject }));
+    // A failed submit() rejects its reads with the error it throws itself, so a caller that awaits submit() before
+    // its reads never awaits them: marked handled here, or Node would end the process on an unhandled rejection.
+    bytes.catch(() => undefined);
+    return bytes;
   }
 
   async submit(): Promise<void> {
@@ -183,7 +187,7 @@ export class Step {
           r.resolve(r.staging.getMappedRange(0, Math.ceil(r.size / 4) * 4).slice(0, r.size));
           r.staging.unmap();
         } catch (e) {
-          r.reject(e);
+          r.reject(this.ctx.typedError(`${this.label}: reading back ${r.size} bytes`, e));
         } finally {
           this.ctx.buffers.release(r.staging);
         }

@@ -34,6 +34,10 @@ export interface EngineResult<T> {
 /** `T` is the engine's own tensor: a DeviceTensor (webgpu) or an ort.Tensor (wasm). */
 export interface Engine<T> {
   readonly backend: BackendName;
+  /** Counts the devices replaced after a loss: tensors kept from an earlier epoch are gone and must be recomputed. */
+  readonly epoch: number;
+  /** Replaces a lost device (webgpu), so that the next run works; each graph's weights are uploaded on its next run. */
+  recover(): Promise<void>;
   run(file: string, feeds: Record<string, HostTensor | T>, options?: EngineRunOptions): Promise<EngineResult<T>>;
   release(t: T): void;
   /** Whether b lives in a's storage (a KV cache grown in place), so releasing a would free b. */
@@ -67,10 +71,14 @@ export async function createEngine(files: Map<string, Uint8Array>, options: Engi
 
 class WebGpuEngine implements Engine<DeviceTensor> {
   readonly backend = 'webgpu';
+  epoch = 0;
 
   private constructor(
-    private readonly gpu: GpuContext,
+    private gpu: GpuContext,
     private readonly sessions: Map<string, InferenceSession>,
+    // The graph files stay in host memory (the package's graph bytes) so that a lost device can be replaced
+    // without fetching the package again.
+    private readonly files: Map<string, Uint8Array>,
   ) {}
 
   static async create(gpu: GpuContext, files: Map<string, Uint8Array>, options: EngineOptions): Promise<WebGpuEngine> {
@@ -86,11 +94,22 @@ class WebGpuEngine implements Engine<DeviceTensor> {
       gpu.destroy();
       throw e;
     }
-    return new WebGpuEngine(gpu, sessions);
+    return new WebGpuEngine(gpu, sessions, files);
+  }
+
+  async recover(): Promise<void> {
+    if (!this.gpu.isLost) return;
+    for (const s of this.sessions.values()) s.dispose();
+    this.sessions.clear();
+    this.gpu.destroy();
+    this.gpu = await GpuContext.create();
+    this.epoch++;
   }
 
   async run(file: string, feeds: Record<string, HostTensor | DeviceTensor>, options: EngineRunOptions = {}): Promise<EngineResult<DeviceTensor>> {
-    const out = await this.sessions.get(file)!.run(feeds, {
+    let session = this.sessions.get(file);
+    if (!session) this.sessions.set(file, (session = await InferenceSession.create(this.files.get(file)!, { gpu: this.gpu, fusions: true })));
+    const out = await session.run(feeds, {
       keepOnGpu: options.keep,
       memvp: options.scores || options.mask ? { scores: options.scores, mask: options.mask } : undefined,
     });
@@ -127,6 +146,7 @@ class WebGpuEngine implements Engine<DeviceTensor> {
 
 class WasmEngine implements Engine<Ort.Tensor> {
   readonly backend = 'wasm';
+  readonly epoch = 0;
 
   private constructor(
     private readonly ort: typeof Ort,
@@ -177,6 +197,8 @@ class WasmEngine implements Engine<Ort.Tensor> {
   }
 
   async finish(): Promise<void> {}
+
+  async recover(): Promise<void> {}
 
   gpuBytes(): undefined {
     return undefined;
