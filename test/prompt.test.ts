@@ -7,13 +7,14 @@ import { join, resolve } from 'node:path';
 import { Tokenizer } from '@huggingface/tokenizers';
 import { describe, expect, it } from 'vitest';
 import { ModelLoadError, QuestionError } from '../src/memvp/errors.js';
-import { PromptEncoder, type PromptManifest } from '../src/memvp/prompt.js';
+import type { Manifest } from '../src/memvp/manifest.js';
+import { PromptEncoder } from '../src/memvp/prompt.js';
 import { questionTextById } from '../src/tasks/sortofclevr/index.js';
 
 const PKG = resolve(import.meta.dirname, '../public/models/sortofclevr-llama');
 const bytes = readFileSync(join(PKG, 'tokenizer.json'));
 const json = JSON.parse(bytes.toString('utf8')) as { added_tokens: { id: number; content: string }[]; model: { vocab: Record<string, number> } };
-const manifest = JSON.parse(readFileSync(join(PKG, 'manifest.json'), 'utf8')) as PromptManifest;
+const manifest = JSON.parse(readFileSync(join(PKG, 'manifest.json'), 'utf8')) as Manifest;
 const SPECIAL = json.added_tokens.map((t) => t.content);
 const SPECIAL_IDS = json.added_tokens.map((t) => t.id);
 
