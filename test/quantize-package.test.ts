@@ -139,8 +139,8 @@ describe('memvp quantize IN_DIR OUT_DIR', () => {
     }
     expect(bitsOf(m.modes.memvp.decoder)).toEqual([4]);
     error.mockClear();
-    expect(await main(['quantize', input, join(work, 'out-v5'), '--bits', '4', '--vision-bits', '5'])).toBe(1);
-    expect(printed(error)).toMatch(/QuantizeError: bits: must be 4 or 8, got 5/);
+    expect(await main(['quantize', input, join(work, 'out-v5'), '--bits', '4', '--vision-bits', '5'])).toBe(2);
+    expect(printed(error)).toMatch(/UsageError: --vision-bits must be one of 4, 8, got "5"/);
     error.mockClear();
     expect(await main(['quantize', join(input, 'decoder.onnx'), join(work, 'd.onnx'), '--bits', '4', '--vision-bits', '8'])).toBe(2);
     expect(printed(error)).toMatch(/--vision-bits is for model packages/);

@@ -284,9 +284,9 @@ describe('memvp quantize', () => {
   });
 
   it.each([
-    [['--bits', '3'], 'memvp quantize: QuantizeError: bits: must be 4 or 8, got 3'],
+    [['--bits', '3'], 'memvp quantize: UsageError: --bits must be one of 4, 8, got "3"'],
     [['--bits', '4', '--block', '20'], 'memvp quantize: QuantizeError: block size: must be a power of two in 16..256, got 20'],
-    [['--bits', 'four'], 'memvp quantize: UsageError: --bits must be a number, got "four"'],
+    [['--bits', 'four'], 'memvp quantize: UsageError: --bits must be one of 4, 8, got "four"'],
     [[], 'memvp quantize: UsageError: quantize needs --bits 4 or --bits 8'],
   ])('%j fails with a clear message', async (flags, message) => {
     expect(await main(['quantize', input, join(dir, 'bad.onnx'), ...flags])).not.toBe(0);
