@@ -7,30 +7,14 @@
 // Math.fround of the exact double result); 1e-5 relative for reductions and running sums (f32 accumulation in
 // another order than the reference's doubles).
 import { describe, expect, it } from 'vitest';
-import { Step, numel, type GpuTensor } from '../src/gpu/index.js';
+import { numel } from '../src/gpu/index.js';
 import { empty, release, upload } from '../src/kernels/common.js';
 import { binaryReference, recordBinary } from '../src/kernels/op_binary.js';
 import { cumsumReference, recordCumSum } from '../src/kernels/op_cumsum.js';
 import { recordReduce, reduceReference, reducedDims } from '../src/kernels/op_reduce.js';
 import { recordUnary } from '../src/kernels/op_unary.js';
 import { recordWhere, whereReference } from '../src/kernels/op_where.js';
-import { expectClose, gpu, randInt, randn } from './helpers/gpu.js';
-
-async function read(t: GpuTensor): Promise<Float32Array | Int32Array> {
-  const ctx = await gpu();
-  const step = new Step(ctx, 'readback');
-  const bytes = step.read(t.buffer, Math.max(4, numel(t.shape) * 4));
-  await step.submit();
-  const b = await bytes;
-  return t.dtype === 'f32' ? new Float32Array(b, 0, numel(t.shape)) : new Int32Array(b, 0, numel(t.shape));
-}
-
-async function run(record: (step: Step) => void): Promise<void> {
-  const ctx = await gpu();
-  const step = new Step(ctx);
-  record(step);
-  await step.submit();
-}
+import { expectClose, gpu, randInt, randn, readTensor, runStep } from './helpers/gpu.js';
 
 describe('op_unary kernel', () => {
   it('Neg and Abs (f32, i32) match the element maps on sizes around the workgroup size', async () => {
@@ -39,12 +23,12 @@ describe('op_unary kernel', () => {
       const xs = randn(n, n);
       const is = randInt(n, -1000, 1000, n + 1);
       const [x, xi, y, yi] = [upload(ctx, xs, [n]), upload(ctx, is, [n]), empty(ctx, [n]), empty(ctx, [n], 'i32')];
-      await run((step) => {
+      await runStep((step) => {
         recordUnary(ctx, step, { op: 2, inType: 'float32', outType: 'float32' }, x, y);
         recordUnary(ctx, step, { op: 1, inType: 'int32', outType: 'int32' }, xi, yi);
       });
-      expectClose(await read(y), xs.map((v) => -v), 0, 0, `neg [${n}]`);
-      expect(Array.from(await read(yi))).toEqual(Array.from(is, Math.abs));
+      expectClose(await readTensor(y), xs.map((v) => -v), 0, 0, `neg [${n}]`);
+      expect(Array.from(await readTensor(yi))).toEqual(Array.from(is, Math.abs));
       release(ctx, x, xi, y, yi);
     }
   });
@@ -68,8 +52,8 @@ describe('op_binary kernel', () => {
         const [av, bv] = [randn(numel(as), 10 * i + op), randn(numel(bs), 10 * i + op + 5)];
         const ref = binaryReference([{ values: av, dims: as }, { values: bv, dims: bs }], f);
         const [a, b, y] = [upload(ctx, av, as), upload(ctx, bv, bs), empty(ctx, ref.dims)];
-        await run((step) => recordBinary(ctx, step, { op, aType: 'float32', bType: 'float32', outType: 'float32' }, a, b, y));
-        expectClose(await read(y), ref.values.map(Math.fround), 0, 0, `${name} [${as}] [${bs}]`);
+        await runStep((step) => recordBinary(ctx, step, { op, aType: 'float32', bType: 'float32', outType: 'float32' }, a, b, y));
+        expectClose(await readTensor(y), ref.values.map(Math.fround), 0, 0, `${name} [${as}] [${bs}]`);
         release(ctx, a, b, y);
       }
     });
@@ -81,8 +65,8 @@ describe('op_binary kernel', () => {
     const [av, bv] = [randInt(numel(as), -5000, 5000, 1), randInt(numel(bs), -5000, 5000, 2)];
     const ref = binaryReference([{ values: av, dims: as }, { values: bv, dims: bs }], (a, b) => a - b);
     const [a, b, y] = [upload(ctx, av, as), upload(ctx, bv, bs), empty(ctx, ref.dims, 'i32')];
-    await run((step) => recordBinary(ctx, step, { op: 1, aType: 'int32', bType: 'int32', outType: 'int32' }, a, b, y));
-    expect(Array.from(await read(y))).toEqual(ref.values);
+    await runStep((step) => recordBinary(ctx, step, { op: 1, aType: 'int32', bType: 'int32', outType: 'int32' }, a, b, y));
+    expect(Array.from(await readTensor(y))).toEqual(ref.values);
     release(ctx, a, b, y);
   });
 });
@@ -100,8 +84,8 @@ describe('op_where kernel', () => {
       const [xv, zv] = [randn(numel(xs), i + 10), randn(numel(zs), i + 20)];
       const ref = whereReference({ values: cv, dims: cs }, { values: xv, dims: xs }, { values: zv, dims: zs });
       const [c, x, z, y] = [upload(ctx, cv, cs), upload(ctx, xv, xs), upload(ctx, zv, zs), empty(ctx, ref.dims)];
-      await run((step) => recordWhere(ctx, step, c, x, z, y));
-      expectClose(await read(y), ref.values, 0, 0, `where [${cs}] [${xs}] [${zs}]`);
+      await runStep((step) => recordWhere(ctx, step, c, x, z, y));
+      expectClose(await readTensor(y), ref.values, 0, 0, `where [${cs}] [${xs}] [${zs}]`);
       release(ctx, c, x, z, y);
     }
   });
@@ -127,8 +111,8 @@ describe('op_reduce kernel', () => {
         const xv = randn(numel(dims), 100 * op + i);
         const outDims = reducedDims(dims, axes, false);
         const [x, y] = [upload(ctx, xv, dims), empty(ctx, outDims)];
-        await run((step) => recordReduce(ctx, step, { op, type: 'float32' }, x, y, axes, false));
-        expectClose(await read(y), reduceReference(xv, dims, axes, f), 1e-5, 1e-5, `${name} [${dims}] axes [${axes}]`);
+        await runStep((step) => recordReduce(ctx, step, { op, type: 'float32' }, x, y, axes, false));
+        expectClose(await readTensor(y), reduceReference(xv, dims, axes, f), 1e-5, 1e-5, `${name} [${dims}] axes [${axes}]`);
         release(ctx, x, y);
       }
     });
@@ -139,8 +123,8 @@ describe('op_reduce kernel', () => {
     const [dims, axes] = [[3, 70, 5], [0, 2]];
     const xv = randInt(numel(dims), -1000, 1000, 3);
     const [x, y] = [upload(ctx, xv, dims), empty(ctx, reducedDims(dims, axes, true), 'i32')];
-    await run((step) => recordReduce(ctx, step, { op: 0, type: 'int32' }, x, y, axes, true));
-    expect(Array.from(await read(y))).toEqual(reduceReference(xv, dims, axes, (v) => v.reduce((a, b) => a + b, 0)));
+    await runStep((step) => recordReduce(ctx, step, { op: 0, type: 'int32' }, x, y, axes, true));
+    expect(Array.from(await readTensor(y))).toEqual(reduceReference(xv, dims, axes, (v) => v.reduce((a, b) => a + b, 0)));
     release(ctx, x, y);
   });
 });
@@ -159,8 +143,8 @@ describe('op_cumsum kernel', () => {
         for (const [i, [dims, axis]] of cases.entries()) {
           const xv = randn(numel(dims), i + (exclusive ? 10 : 0) + (reverse ? 20 : 0));
           const [x, y] = [upload(ctx, xv, dims), empty(ctx, dims)];
-          await run((step) => recordCumSum(ctx, step, { type: 'float32', exclusive, reverse }, x, y, axis));
-          expectClose(await read(y), cumsumReference(xv, dims, axis, { exclusive, reverse }), 1e-5, 1e-5, `cumsum [${dims}] axis ${axis}`);
+          await runStep((step) => recordCumSum(ctx, step, { type: 'float32', exclusive, reverse }, x, y, axis));
+          expectClose(await readTensor(y), cumsumReference(xv, dims, axis, { exclusive, reverse }), 1e-5, 1e-5, `cumsum [${dims}] axis ${axis}`);
           release(ctx, x, y);
         }
       });
@@ -172,8 +156,8 @@ describe('op_cumsum kernel', () => {
     const dims = [4, 67, 3];
     const xv = randInt(numel(dims), -100, 100, 9);
     const [x, y] = [upload(ctx, xv, dims), empty(ctx, dims, 'i32')];
-    await run((step) => recordCumSum(ctx, step, { type: 'int32', exclusive: false, reverse: false }, x, y, 1));
-    expect(Array.from(await read(y))).toEqual(Array.from(cumsumReference(xv, dims, 1, { exclusive: false, reverse: false })));
+    await runStep((step) => recordCumSum(ctx, step, { type: 'int32', exclusive: false, reverse: false }, x, y, 1));
+    expect(Array.from(await readTensor(y))).toEqual(Array.from(cumsumReference(xv, dims, 1, { exclusive: false, reverse: false })));
     release(ctx, x, y);
   });
 });

@@ -3,26 +3,11 @@
 // order), negative indices, GatherND with batch dims; and the shape errors. Catches a wrong stride, a dropped
 // axis, a scatter line that skips or repeats updates, or a batch offset left out.
 import { describe, expect, it } from 'vitest';
-import { KernelShapeError, Step, numel, type GpuTensor } from '../src/gpu/index.js';
+import { KernelShapeError, Step, numel } from '../src/gpu/index.js';
 import { empty, release, upload } from '../src/kernels/common.js';
 import { SCATTER_REDUCTIONS, gatherElementsReference, recordGatherElements } from '../src/kernels/op_gather_elements.js';
 import { gatherNdReference, gatherNdShape, recordGatherNd } from '../src/kernels/op_gather_nd.js';
-import { expectClose, gpu, randInt, randn } from './helpers/gpu.js';
-
-async function read(t: GpuTensor): Promise<Float32Array> {
-  const ctx = await gpu();
-  const step = new Step(ctx, 'readback');
-  const bytes = step.read(t.buffer, Math.max(4, numel(t.shape) * 4));
-  await step.submit();
-  return new Float32Array(await bytes, 0, numel(t.shape));
-}
-
-async function run(record: (step: Step) => void): Promise<void> {
-  const ctx = await gpu();
-  const step = new Step(ctx);
-  record(step);
-  await step.submit();
-}
+import { expectClose, gpu, randInt, randn, readTensor, runStep } from './helpers/gpu.js';
 
 describe('op_gather_elements kernel', () => {
   const cases: { data: number[]; indices: number[]; axis: number }[] = [
@@ -37,8 +22,8 @@ describe('op_gather_elements kernel', () => {
       const xs = randn(numel(data), 10 + c);
       const ids = randInt(numel(indices), -data[axis]!, data[axis]!, 20 + c);
       const [x, i, y] = [upload(ctx, xs, data), upload(ctx, ids, indices), empty(ctx, indices)];
-      await run((step) => recordGatherElements(ctx, step, { scatter: false, reduction: 'none', floatData: true }, x, i, y, axis));
-      expectClose(await read(y), gatherElementsReference({ scatter: false, reduction: 'none', floatData: true }, xs, data, ids, indices, axis), 0, 0, `gather ${data} axis ${axis}`);
+      await runStep((step) => recordGatherElements(ctx, step, { scatter: false, reduction: 'none', floatData: true }, x, i, y, axis));
+      expectClose(await readTensor(y), gatherElementsReference({ scatter: false, reduction: 'none', floatData: true }, xs, data, ids, indices, axis), 0, 0, `gather ${data} axis ${axis}`);
       release(ctx, x, i, y);
     }
   });
@@ -54,8 +39,8 @@ describe('op_gather_elements kernel', () => {
         const ups = randn(numel(indices), 40 + c);
         const ids = randInt(numel(indices), -data[axis]!, data[axis]!, 50 + c);
         const [out, u, i] = [upload(ctx, xs, data), upload(ctx, ups, indices), upload(ctx, ids, indices)];
-        await run((step) => recordGatherElements(ctx, step, s, u, i, out, axis));
-        expectClose(await read(out), gatherElementsReference(s, xs, data, ids, indices, axis, ups), 1e-5, 1e-5, `scatter ${reduction} ${data} axis ${axis}`);
+        await runStep((step) => recordGatherElements(ctx, step, s, u, i, out, axis));
+        expectClose(await readTensor(out), gatherElementsReference(s, xs, data, ids, indices, axis, ups), 1e-5, 1e-5, `scatter ${reduction} ${data} axis ${axis}`);
         release(ctx, out, u, i);
       }
     }
@@ -87,8 +72,8 @@ describe('op_gather_nd kernel', () => {
       const ids = randInt(numel(indices), -3, 5, 70 + c);
       const outShape = gatherNdShape(data, indices, batchDims);
       const [x, i, y] = [upload(ctx, xs, data), upload(ctx, ids, indices), empty(ctx, outShape)];
-      await run((step) => recordGatherNd(ctx, step, s, x, i, y));
-      expectClose(await read(y), gatherNdReference(s, xs, data, ids, indices), 0, 0, `gatherND ${data} ${indices} b ${batchDims}`);
+      await runStep((step) => recordGatherNd(ctx, step, s, x, i, y));
+      expectClose(await readTensor(y), gatherNdReference(s, xs, data, ids, indices), 0, 0, `gatherND ${data} ${indices} b ${batchDims}`);
       release(ctx, x, i, y);
     }
   });
@@ -103,8 +88,8 @@ describe('op_gather_nd kernel', () => {
         const ups = randn(numel(upShape), 90 + c);
         const ids = randInt(numel(indices), -2, 3, 100 + c);
         const [out, u, i] = [upload(ctx, xs, data), upload(ctx, ups, upShape), upload(ctx, ids, indices)];
-        await run((step) => recordGatherNd(ctx, step, s, u, i, out));
-        expectClose(await read(out), gatherNdReference(s, xs, data, ids, indices, ups), 1e-5, 1e-5, `scatterND ${reduction} ${data}`);
+        await runStep((step) => recordGatherNd(ctx, step, s, u, i, out));
+        expectClose(await readTensor(out), gatherNdReference(s, xs, data, ids, indices, ups), 1e-5, 1e-5, `scatterND ${reduction} ${data}`);
         release(ctx, out, u, i);
       }
     }

@@ -4,28 +4,12 @@
 // storage orders. Catches a wrong class offset, an ignored term still counted in the mean's weight sum, a window
 // clipped at the wrong edge, or a divisor that counts the pads when it should not (and the reverse).
 import { describe, expect, it } from 'vitest';
-import { KernelShapeError, Step, numel, type GpuTensor } from '../src/gpu/index.js';
+import { KernelShapeError, Step, numel } from '../src/gpu/index.js';
 import { empty, release, upload } from '../src/kernels/common.js';
 import { nllLossReference, nllOutputShape, recordNllLoss, type NllOptions } from '../src/kernels/op_nll_loss.js';
 import { poolOutputShape, poolReference, recordPool, type PoolOptions } from '../src/kernels/op_pool.js';
 import { recordSoftmax, softmaxReference } from '../src/kernels/softmax.js';
-import { expectClose, gpu, randInt, randn } from './helpers/gpu.js';
-
-async function read(t: GpuTensor): Promise<Float32Array | Int32Array> {
-  const ctx = await gpu();
-  const step = new Step(ctx, 'readback');
-  const bytes = step.read(t.buffer, Math.max(4, numel(t.shape) * 4));
-  await step.submit();
-  const b = await bytes;
-  return t.dtype === 'f32' ? new Float32Array(b, 0, numel(t.shape)) : new Int32Array(b, 0, numel(t.shape));
-}
-
-async function run(record: (step: Step) => void): Promise<void> {
-  const ctx = await gpu();
-  const step = new Step(ctx);
-  record(step);
-  await step.submit();
-}
+import { expectClose, gpu, randInt, randn, readTensor, runStep } from './helpers/gpu.js';
 
 describe('log-softmax (softmax kernel, LOG)', () => {
   it('matches x - max - log(sum exp) on rows of odd lengths, including large magnitudes', async () => {
@@ -33,8 +17,8 @@ describe('log-softmax (softmax kernel, LOG)', () => {
     for (const [rows, cols] of [[1, 1], [3, 257], [17, 5], [2, 1030]] as const) {
       const xs = randn(rows * cols, rows + cols, 30);
       const [x, y] = [upload(ctx, xs, [rows, cols]), empty(ctx, [rows, cols])];
-      await run((step) => recordSoftmax(ctx, step, x, y, true));
-      expectClose(await read(y), softmaxReference(xs, cols, true), 1e-4, 1e-5, `log-softmax [${rows}, ${cols}]`);
+      await runStep((step) => recordSoftmax(ctx, step, x, y, true));
+      expectClose(await readTensor(y), softmaxReference(xs, cols, true), 1e-4, 1e-5, `log-softmax [${rows}, ${cols}]`);
       release(ctx, x, y);
     }
   });
@@ -54,8 +38,8 @@ describe('op_nll_loss kernel', () => {
         for (const weighted of [false, true]) {
           const o: NllOptions = { reduction, ignoreIndex: -1 };
           const [x, t, w, y] = [upload(ctx, xs, shape), upload(ctx, ts, tshape), upload(ctx, ws, [shape[1]!]), empty(ctx, nllOutputShape(tshape, o))];
-          await run((step) => recordNllLoss(ctx, step, x, t, weighted ? w : undefined, y, o));
-          expectClose(await read(y), nllLossReference(xs, shape, ts, weighted ? ws : undefined, o), 1e-5, 1e-4, `nll ${reduction} [${shape}] weighted ${weighted}`);
+          await runStep((step) => recordNllLoss(ctx, step, x, t, weighted ? w : undefined, y, o));
+          expectClose(await readTensor(y), nllLossReference(xs, shape, ts, weighted ? ws : undefined, o), 1e-5, 1e-4, `nll ${reduction} [${shape}] weighted ${weighted}`);
           release(ctx, x, t, w, y);
         }
       }
@@ -69,8 +53,8 @@ describe('op_nll_loss kernel', () => {
     const ts = randInt(shape[0]!, 0, 3, 231);
     const o: NllOptions = { reduction: 'mean' };
     const [x, t, y] = [upload(ctx, xs, shape), upload(ctx, ts, [shape[0]!]), empty(ctx, [])];
-    await run((step) => recordNllLoss(ctx, step, x, t, undefined, y, o));
-    expectClose(await read(y), nllLossReference(xs, shape, ts, undefined, o), 1e-6, 1e-5, 'nll mean');
+    await runStep((step) => recordNllLoss(ctx, step, x, t, undefined, y, o));
+    expectClose(await readTensor(y), nllLossReference(xs, shape, ts, undefined, o), 1e-6, 1e-5, 'nll mean');
     release(ctx, x, t, y);
   });
 
@@ -103,10 +87,10 @@ describe('op_pool kernel', () => {
         const out = poolOutputShape(shape, o);
         const xs = randn(numel(shape), 300 + c);
         const [x, y, idx] = [upload(ctx, xs, shape), empty(ctx, out), empty(ctx, out, 'i32')];
-        await run((step) => recordPool(ctx, step, x, y, mode === 'max' ? idx : undefined, o));
+        await runStep((step) => recordPool(ctx, step, x, y, mode === 'max' ? idx : undefined, o));
         const ref = poolReference(xs, shape, o);
-        expectClose(await read(y), ref.y, 1e-5, 1e-5, `${mode} pool [${shape}]`);
-        if (mode === 'max') expect(Array.from(await read(idx))).toEqual(Array.from(ref.indices));
+        expectClose(await readTensor(y), ref.y, 1e-5, 1e-5, `${mode} pool [${shape}]`);
+        if (mode === 'max') expect(Array.from(await readTensor(idx))).toEqual(Array.from(ref.indices));
         release(ctx, x, y, idx);
       }
     }

@@ -1,7 +1,7 @@
 // Shared test fixtures: one GPU context per test file (SwiftShader in Node), seeded random data, and a
 // closeness check whose failure message says where and by how much.
 import { afterAll } from 'vitest';
-import { GpuContext } from '../../src/gpu/index.js';
+import { GpuContext, Step, numel, type GpuTensor } from '../../src/gpu/index.js';
 
 let ctxPromise: Promise<GpuContext> | undefined;
 
@@ -57,4 +57,20 @@ export function expectClose(actual: ArrayLike<number>, expected: ArrayLike<numbe
   if (worst >= 0) {
     throw new Error(`${what}: index ${worst} is ${actual[worst]}, expected ${expected[worst]} (atol ${atol}, rtol ${rtol})`);
   }
+}
+
+/** A tensor's contents, read back in one step of its own (f32 or i32 by its dtype). */
+export async function readTensor(t: GpuTensor): Promise<Float32Array | Int32Array> {
+  const step = new Step(await gpu(), 'readback');
+  const bytes = step.read(t.buffer, Math.max(4, numel(t.shape) * 4));
+  await step.submit();
+  const b = await bytes;
+  return t.dtype === 'f32' ? new Float32Array(b, 0, numel(t.shape)) : new Int32Array(b, 0, numel(t.shape));
+}
+
+/** Records dispatches into one step and submits it. */
+export async function runStep(record: (step: Step) => void): Promise<void> {
+  const step = new Step(await gpu());
+  record(step);
+  await step.submit();
 }
